@@ -1,0 +1,629 @@
+// The only file that talks to Node (plain C N-API). At load it picks the kernel table for this
+// CPU (SMOL_ISA=avx512|avx2|generic forces one); it owns the native allocations handed to JS as
+// Float32Arrays, and binds one JS function per kernel. Arguments are type-checked here (typed
+// array kinds, numbers, booleans); lengths are checked by src/backend/native.ts before the call.
+#include <node_api.h>
+#include <omp.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "kernels.h"
+
+namespace {
+
+const smol::KernelTable* K = nullptr;
+
+// ---------------------------------------------------------------- instruction set selection
+
+bool cpu_supports(const std::string& isa) {
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                    __builtin_cpu_supports("f16c");
+  if (isa == "avx2") return avx2;
+  if (isa == "avx512")
+    return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512bf16");
+  return isa == "generic";
+}
+
+const smol::KernelTable* table_named(const std::string& isa) {
+  if (isa == "avx512") return &smol::kTableAvx512;
+  if (isa == "avx2") return &smol::kTableAvx2;
+  if (isa == "generic") return &smol::kTableGeneric;
+  return nullptr;
+}
+
+// The best table for this CPU, or the one SMOL_ISA names; nullptr with `error` set if impossible.
+const smol::KernelTable* select_table(std::string& error) {
+  const char* forced = std::getenv("SMOL_ISA");
+  if (forced && *forced) {
+    const std::string want = forced;
+    if (!table_named(want)) {
+      error = "SMOL_ISA must be avx512, avx2 or generic, got '" + want + "'";
+      return nullptr;
+    }
+    if (!cpu_supports(want)) {
+      error = "SMOL_ISA=" + want + " but this CPU lacks the instructions it needs";
+      return nullptr;
+    }
+    return table_named(want);
+  }
+  for (const char* isa : {"avx512", "avx2"})
+    if (cpu_supports(isa)) return table_named(isa);
+  return &smol::kTableGeneric;
+}
+
+// ---------------------------------------------------------------- native allocations
+// Each allocation has a Block that lives until V8 finalizes the ArrayBuffer. An explicit free()
+// releases the memory at once, marks the Block freed (so the finalizer only deletes the Block,
+// even if the address has since been reused) and detaches the ArrayBuffer.
+
+struct Block {
+  void* data;
+  size_t bytes;
+  bool freed;
+};
+
+std::mutex g_mu;
+std::unordered_map<void*, Block*> g_live;  // by data pointer
+size_t g_live_bytes = 0;
+
+void release_locked(Block* b) {
+  b->freed = true;
+  g_live.erase(b->data);
+  g_live_bytes -= b->bytes;
+  std::free(b->data);
+}
+
+void finalize_block(napi_env, void*, void* hint) {
+  Block* b = static_cast<Block*>(hint);
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    if (!b->freed) release_locked(b);
+  }
+  delete b;
+}
+
+// ---------------------------------------------------------------- argument access
+// Args reads positional arguments; the first bad one throws a TypeError and makes ok() false,
+// after which the binding returns without calling the kernel.
+
+class Args {
+ public:
+  Args(napi_env env, napi_callback_info info, const char* fn) : env_(env), fn_(fn) {
+    if (napi_get_cb_info(env, info, &argc_, argv_, nullptr, nullptr) != napi_ok) fail(0, "valid argument");
+  }
+  float* f32(size_t i) { return static_cast<float*>(typed(i, napi_float32_array, "Float32Array")); }
+  int32_t* i32(size_t i) { return static_cast<int32_t*>(typed(i, napi_int32_array, "Int32Array")); }
+  double num(size_t i) {
+    double v = 0;
+    if (!has(i, "number") || napi_get_value_double(env_, argv_[i], &v) != napi_ok) fail(i, "number");
+    return v;
+  }
+  int64_t i64(size_t i) { return static_cast<int64_t>(num(i)); }
+  int i32n(size_t i) { return static_cast<int>(num(i)); }
+  bool flag(size_t i) {
+    bool v = false;
+    if (!has(i, "boolean") || napi_get_value_bool(env_, argv_[i], &v) != napi_ok) fail(i, "boolean");
+    return v;
+  }
+  napi_value arg(size_t i) const { return i < argc_ ? argv_[i] : nullptr; }
+  bool ok() const { return !failed_; }
+  napi_value undefined() const {
+    napi_value u;
+    napi_get_undefined(env_, &u);
+    return u;
+  }
+  napi_value number(double v) const {
+    napi_value r;
+    napi_create_double(env_, v, &r);
+    return r;
+  }
+  void fail(size_t i, const char* what) {
+    if (failed_) return;
+    failed_ = true;
+    char msg[160];
+    std::snprintf(msg, sizeof msg, "%s: argument %zu must be a %s", fn_, i, what);
+    napi_throw_type_error(env_, nullptr, msg);
+  }
+
+ private:
+  static constexpr size_t kMax = 20;
+  bool has(size_t i, const char* what) {
+    if (i < argc_) return true;
+    fail(i, what);
+    return false;
+  }
+  void* typed(size_t i, napi_typedarray_type want, const char* what) {
+    bool is = false;
+    if (!has(i, what) || napi_is_typedarray(env_, argv_[i], &is) != napi_ok || !is) {
+      fail(i, what);
+      return nullptr;
+    }
+    napi_typedarray_type type;
+    size_t length;
+    void* data = nullptr;  // already advanced by the view's byte offset
+    if (napi_get_typedarray_info(env_, argv_[i], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+        type != want)
+      fail(i, what);
+    return data;
+  }
+  napi_env env_;
+  const char* fn_;
+  size_t argc_ = kMax;
+  napi_value argv_[kMax];
+  bool failed_ = false;
+};
+
+#define SMOL_FN(name) napi_value name(napi_env env, napi_callback_info info)
+
+void throw_error(napi_env env, const char* fn, const char* what) {
+  std::string msg = std::string(fn) + ": " + what;
+  napi_throw_error(env, nullptr, msg.c_str());
+}
+
+// ---------------------------------------------------------------- runtime functions
+
+SMOL_FN(js_isa) {
+  (void)info;
+  napi_value r;
+  napi_create_string_utf8(env, K->isa, NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+SMOL_FN(js_available_isas) {
+  (void)info;
+  napi_value arr;
+  napi_create_array(env, &arr);
+  uint32_t n = 0;
+  for (const char* isa : {"avx512", "avx2", "generic"}) {
+    if (!cpu_supports(isa)) continue;
+    napi_value s;
+    napi_create_string_utf8(env, isa, NAPI_AUTO_LENGTH, &s);
+    napi_set_element(env, arr, n++, s);
+  }
+  return arr;
+}
+
+SMOL_FN(js_set_threads) {
+  Args a(env, info, "setThreads");
+  const int64_t n = a.i64(0);
+  if (!a.ok()) return nullptr;
+  if (n < 1 || n > 4096) {
+    napi_throw_range_error(env, nullptr, "setThreads: thread count must be between 1 and 4096");
+    return nullptr;
+  }
+  omp_set_num_threads(static_cast<int>(n));
+  return a.undefined();
+}
+
+SMOL_FN(js_get_threads) {
+  Args a(env, info, "getThreads");
+  return a.number(omp_get_max_threads());
+}
+
+SMOL_FN(js_alloc) {
+  Args a(env, info, "alloc");
+  const double n = a.num(0);
+  if (!a.ok()) return nullptr;
+  if (!(n >= 0) || n != static_cast<double>(static_cast<int64_t>(n)) || n > 4e12) {
+    napi_throw_range_error(env, nullptr, "alloc: element count must be a non-negative integer");
+    return nullptr;
+  }
+  napi_value ab, arr;
+  if (n == 0) {  // nothing to own: a plain empty array (free() ignores it)
+    if (napi_create_arraybuffer(env, 0, nullptr, &ab) != napi_ok ||
+        napi_create_typedarray(env, napi_float32_array, 0, ab, 0, &arr) != napi_ok)
+      return nullptr;
+    return arr;
+  }
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+  const size_t cap = (bytes + 63) / 64 * 64 + 64;  // never zero-sized
+  void* data = std::aligned_alloc(64, cap);
+  if (!data) {
+    throw_error(env, "alloc", ("out of memory allocating " + std::to_string(bytes) + " bytes").c_str());
+    return nullptr;
+  }
+  std::memset(data, 0, cap);
+  Block* b = new Block{data, bytes, false};
+  if (napi_create_external_arraybuffer(env, data, bytes, finalize_block, b, &ab) != napi_ok) {
+    std::free(data);
+    delete b;
+    throw_error(env, "alloc", "cannot create an external ArrayBuffer");
+    return nullptr;
+  }
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    g_live[data] = b;
+    g_live_bytes += bytes;
+  }
+  if (napi_create_typedarray(env, napi_float32_array, static_cast<size_t>(n), ab, 0, &arr) != napi_ok)
+    return nullptr;
+  return arr;
+}
+
+// free(f32): releases an alloc() array now and detaches it; freeing it again (or an empty array)
+// is a no-op.
+SMOL_FN(js_free) {
+  Args a(env, info, "free");
+  a.f32(0);
+  if (!a.ok()) return nullptr;
+  napi_value ab;
+  size_t length = 0, offset = 0;
+  void* base = nullptr;
+  size_t ab_bytes = 0;
+  napi_get_typedarray_info(env, a.arg(0), nullptr, &length, nullptr, &ab, &offset);
+  napi_get_arraybuffer_info(env, ab, &base, &ab_bytes);
+  bool detached = false;
+  napi_is_detached_arraybuffer(env, ab, &detached);
+  if (detached || ab_bytes == 0) return a.undefined();  // already freed, or empty
+  Block* b = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    auto it = g_live.find(base);
+    if (it != g_live.end()) b = it->second;
+  }
+  if (!b) {
+    throw_error(env, "free", "this Float32Array was not allocated by alloc()");
+    return nullptr;
+  }
+  if (offset != 0 || length * sizeof(float) != b->bytes) {
+    throw_error(env, "free", "pass the whole array returned by alloc(), not a subarray");
+    return nullptr;
+  }
+  if (napi_detach_arraybuffer(env, ab) != napi_ok) {
+    throw_error(env, "free", "cannot detach the ArrayBuffer");
+    return nullptr;
+  }
+  // Should the finalizer have run during the detach, it released the block and the entry is gone.
+  std::lock_guard<std::mutex> lock(g_mu);
+  auto it = g_live.find(base);
+  if (it != g_live.end() && it->second == b) release_locked(b);
+  return a.undefined();
+}
+
+SMOL_FN(js_native_bytes) {
+  Args a(env, info, "nativeBytes");
+  std::lock_guard<std::mutex> lock(g_mu);
+  return a.number(static_cast<double>(g_live_bytes));
+}
+
+// ---------------------------------------------------------------- kernels
+// Argument order matches src/backend/backend.ts: outputs, inputs, then shapes.
+
+SMOL_FN(js_matmul) {
+  Args a(env, info, "matmul");
+  float* c = a.f32(0);
+  const float* A = a.f32(1);
+  const float* B = a.f32(2);
+  const int M = a.i32n(3), N = a.i32n(4), Kd = a.i32n(5);
+  const bool tA = a.flag(6), tB = a.flag(7), acc = a.flag(8);
+  const int64_t batch = a.i64(9), sA = a.i64(10), sB = a.i64(11), sC = a.i64(12);
+  if (!a.ok()) return nullptr;
+  const int lda = tA ? M : Kd, ldb = tB ? Kd : N;
+  for (int64_t i = 0; i < batch; ++i) K->sgemm(tA, tB, M, N, Kd, A + i * sA, lda, B + i * sB, ldb, c + i * sC, N, acc);
+  return a.undefined();
+}
+
+// Elementwise: (out, a, b, n).
+#define SMOL_BINARY(jsfn, kernel)                              \
+  SMOL_FN(jsfn) {                                              \
+    Args a(env, info, #kernel);                                \
+    float* out = a.f32(0);                                     \
+    const float* x = a.f32(1);                                 \
+    const float* y = a.f32(2);                                 \
+    const int64_t n = a.i64(3);                                \
+    if (!a.ok()) return nullptr;                               \
+    K->kernel(out, x, y, n);                                   \
+    return a.undefined();                                      \
+  }
+SMOL_BINARY(js_add, add)
+SMOL_BINARY(js_mul, mul)
+
+SMOL_FN(js_axpy) {
+  Args a(env, info, "axpy");
+  float* y = a.f32(0);
+  const float* x = a.f32(1);
+  const float alpha = static_cast<float>(a.num(2));
+  const int64_t n = a.i64(3);
+  if (!a.ok()) return nullptr;
+  K->axpy(y, x, alpha, n);
+  return a.undefined();
+}
+
+SMOL_FN(js_scale) {
+  Args a(env, info, "scale");
+  float* out = a.f32(0);
+  const float* x = a.f32(1);
+  const float s = static_cast<float>(a.num(2));
+  const int64_t n = a.i64(3);
+  if (!a.ok()) return nullptr;
+  K->scale(out, x, s, n);
+  return a.undefined();
+}
+
+SMOL_FN(js_fill) {
+  Args a(env, info, "fill");
+  float* out = a.f32(0);
+  const float value = static_cast<float>(a.num(1));
+  const int64_t n = a.i64(2);
+  if (!a.ok()) return nullptr;
+  K->fill(out, value, n);
+  return a.undefined();
+}
+
+// Row broadcast: (out, x, w, N, C).
+#define SMOL_ROWWISE(jsfn, kernel)                             \
+  SMOL_FN(jsfn) {                                              \
+    Args a(env, info, #kernel);                                \
+    float* out = a.f32(0);                                     \
+    const float* x = a.f32(1);                                 \
+    const float* w = a.f32(2);                                 \
+    const int64_t N = a.i64(3), C = a.i64(4);                  \
+    if (!a.ok()) return nullptr;                               \
+    K->kernel(out, x, w, N, C);                                \
+    return a.undefined();                                      \
+  }
+SMOL_ROWWISE(js_mul_row, mul_row)
+SMOL_ROWWISE(js_add_row, add_row)
+
+SMOL_FN(js_sum_rows) {
+  Args a(env, info, "sumRows");
+  float* out = a.f32(0);
+  const float* x = a.f32(1);
+  const int64_t N = a.i64(2), C = a.i64(3);
+  const bool acc = a.flag(4);
+  if (!a.ok()) return nullptr;
+  K->sum_rows(out, x, N, C, acc);
+  return a.undefined();
+}
+
+SMOL_FN(js_sum_cols) {
+  Args a(env, info, "sumCols");
+  float* out = a.f32(0);
+  const float* x = a.f32(1);
+  const int64_t N = a.i64(2), C = a.i64(3);
+  if (!a.ok()) return nullptr;
+  K->sum_cols(out, x, N, C);
+  return a.undefined();
+}
+
+SMOL_FN(js_sum) {
+  Args a(env, info, "sum");
+  const float* x = a.f32(0);
+  const int64_t n = a.i64(1);
+  if (!a.ok()) return nullptr;
+  return a.number(K->sum(x, n));
+}
+
+SMOL_FN(js_sum_squares) {
+  Args a(env, info, "sumSquares");
+  const float* x = a.f32(0);
+  const int64_t n = a.i64(1);
+  if (!a.ok()) return nullptr;
+  return a.number(K->sum_squares(x, n));
+}
+
+SMOL_FN(js_rmsnorm_forward) {
+  Args a(env, info, "rmsnormForward");
+  float* out = a.f32(0);
+  float* rstd = a.f32(1);
+  const float* x = a.f32(2);
+  const float* w = a.f32(3);
+  const int64_t N = a.i64(4), C = a.i64(5);
+  const float eps = static_cast<float>(a.num(6));
+  if (!a.ok()) return nullptr;
+  K->rmsnorm_forward(out, rstd, x, w, N, C, eps);
+  return a.undefined();
+}
+
+SMOL_FN(js_rmsnorm_backward) {
+  Args a(env, info, "rmsnormBackward");
+  float* dx = a.f32(0);
+  float* dw = a.f32(1);
+  const float* dout = a.f32(2);
+  const float* x = a.f32(3);
+  const float* w = a.f32(4);
+  const float* rstd = a.f32(5);
+  const int64_t N = a.i64(6), C = a.i64(7);
+  if (!a.ok()) return nullptr;
+  K->rmsnorm_backward(dx, dw, dout, x, w, rstd, N, C);
+  return a.undefined();
+}
+
+// RoPE: (out, x, cos, sin, B, T, NH, HS, pos0).
+#define SMOL_ROPE(jsfn, kernel)                                                                   \
+  SMOL_FN(jsfn) {                                                                                 \
+    Args a(env, info, #kernel);                                                                   \
+    float* out = a.f32(0);                                                                        \
+    const float* x = a.f32(1);                                                                    \
+    const float* cs = a.f32(2);                                                                   \
+    const float* sn = a.f32(3);                                                                   \
+    const int B = a.i32n(4), T = a.i32n(5), NH = a.i32n(6), HS = a.i32n(7), pos0 = a.i32n(8);     \
+    if (!a.ok()) return nullptr;                                                                  \
+    K->kernel(out, x, cs, sn, B, T, NH, HS, pos0);                                                \
+    return a.undefined();                                                                         \
+  }
+SMOL_ROPE(js_rope_forward, rope_forward)
+SMOL_ROPE(js_rope_backward, rope_backward)
+
+SMOL_FN(js_swiglu_forward) {
+  Args a(env, info, "swigluForward");
+  float* out = a.f32(0);
+  const float* gate = a.f32(1);
+  const float* up = a.f32(2);
+  const int64_t n = a.i64(3);
+  if (!a.ok()) return nullptr;
+  K->swiglu_forward(out, gate, up, n);
+  return a.undefined();
+}
+
+SMOL_FN(js_swiglu_backward) {
+  Args a(env, info, "swigluBackward");
+  float* dgate = a.f32(0);
+  float* dup = a.f32(1);
+  const float* dout = a.f32(2);
+  const float* gate = a.f32(3);
+  const float* up = a.f32(4);
+  const int64_t n = a.i64(5);
+  if (!a.ok()) return nullptr;
+  K->swiglu_backward(dgate, dup, dout, gate, up, n);
+  return a.undefined();
+}
+
+SMOL_FN(js_attention_forward) {
+  Args a(env, info, "attentionForward");
+  float* out = a.f32(0);
+  float* lse = a.f32(1);
+  const float* q = a.f32(2);
+  const float* k = a.f32(3);
+  const float* v = a.f32(4);
+  const int B = a.i32n(5), Tq = a.i32n(6), Tk = a.i32n(7), NH = a.i32n(8), NKV = a.i32n(9), HS = a.i32n(10);
+  const float scale = static_cast<float>(a.num(11));
+  if (!a.ok()) return nullptr;
+  K->attention_forward(out, lse, q, k, v, B, Tq, Tk, NH, NKV, HS, scale);
+  return a.undefined();
+}
+
+SMOL_FN(js_attention_backward) {
+  Args a(env, info, "attentionBackward");
+  float* dq = a.f32(0);
+  float* dk = a.f32(1);
+  float* dv = a.f32(2);
+  const float* dout = a.f32(3);
+  const float* q = a.f32(4);
+  const float* k = a.f32(5);
+  const float* v = a.f32(6);
+  const float* out = a.f32(7);
+  const float* lse = a.f32(8);
+  const int B = a.i32n(9), Tq = a.i32n(10), Tk = a.i32n(11), NH = a.i32n(12), NKV = a.i32n(13), HS = a.i32n(14);
+  const float scale = static_cast<float>(a.num(15));
+  if (!a.ok()) return nullptr;
+  K->attention_backward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, NH, NKV, HS, scale);
+  return a.undefined();
+}
+
+SMOL_FN(js_embedding_forward) {
+  Args a(env, info, "embeddingForward");
+  float* out = a.f32(0);
+  const int32_t* ids = a.i32(1);
+  const float* table = a.f32(2);
+  const int64_t N = a.i64(3), C = a.i64(4), V = a.i64(5);
+  if (!a.ok()) return nullptr;
+  K->embedding_forward(out, ids, table, N, C, V);
+  return a.undefined();
+}
+
+SMOL_FN(js_embedding_backward) {
+  Args a(env, info, "embeddingBackward");
+  float* dtable = a.f32(0);
+  const float* dout = a.f32(1);
+  const int32_t* ids = a.i32(2);
+  const int64_t N = a.i64(3), C = a.i64(4), V = a.i64(5);
+  if (!a.ok()) return nullptr;
+  K->embedding_backward(dtable, dout, ids, N, C, V);
+  return a.undefined();
+}
+
+SMOL_FN(js_cross_entropy_forward) {
+  Args a(env, info, "crossEntropyForward");
+  float* losses = a.f32(0);
+  float* lse = a.f32(1);
+  const float* logits = a.f32(2);
+  const int32_t* targets = a.i32(3);
+  const int64_t N = a.i64(4), V = a.i64(5);
+  if (!a.ok()) return nullptr;
+  K->cross_entropy_forward(losses, lse, logits, targets, N, V);
+  return a.undefined();
+}
+
+SMOL_FN(js_cross_entropy_backward) {
+  Args a(env, info, "crossEntropyBackward");
+  float* dlogits = a.f32(0);
+  const float* logits = a.f32(1);
+  const float* lse = a.f32(2);
+  const int32_t* targets = a.i32(3);
+  const float* dlosses = a.f32(4);
+  const int64_t N = a.i64(5), V = a.i64(6);
+  if (!a.ok()) return nullptr;
+  K->cross_entropy_backward(dlogits, logits, lse, targets, dlosses, N, V);
+  return a.undefined();
+}
+
+SMOL_FN(js_adamw) {
+  Args a(env, info, "adamw");
+  float* param = a.f32(0);
+  const float* grad = a.f32(1);
+  float* m = a.f32(2);
+  float* v = a.f32(3);
+  const int64_t n = a.i64(4);
+  const float lr = static_cast<float>(a.num(5)), beta1 = static_cast<float>(a.num(6)),
+              beta2 = static_cast<float>(a.num(7)), eps = static_cast<float>(a.num(8)),
+              wd = static_cast<float>(a.num(9));
+  const int step = a.i32n(10);
+  if (!a.ok()) return nullptr;
+  K->adamw(param, grad, m, v, n, lr, beta1, beta2, eps, wd, step);
+  return a.undefined();
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  std::string error;
+  K = select_table(error);
+  if (!K) {
+    napi_throw_error(env, nullptr, ("smollab native addon: " + error).c_str());
+    return nullptr;
+  }
+  const struct {
+    const char* name;
+    napi_callback fn;
+  } fns[] = {
+      {"isa", js_isa},
+      {"availableIsas", js_available_isas},
+      {"setThreads", js_set_threads},
+      {"getThreads", js_get_threads},
+      {"alloc", js_alloc},
+      {"free", js_free},
+      {"nativeBytes", js_native_bytes},
+      {"matmul", js_matmul},
+      {"add", js_add},
+      {"mul", js_mul},
+      {"axpy", js_axpy},
+      {"scale", js_scale},
+      {"fill", js_fill},
+      {"mulRow", js_mul_row},
+      {"addRow", js_add_row},
+      {"sumRows", js_sum_rows},
+      {"sumCols", js_sum_cols},
+      {"sum", js_sum},
+      {"sumSquares", js_sum_squares},
+      {"rmsnormForward", js_rmsnorm_forward},
+      {"rmsnormBackward", js_rmsnorm_backward},
+      {"ropeForward", js_rope_forward},
+      {"ropeBackward", js_rope_backward},
+      {"swigluForward", js_swiglu_forward},
+      {"swigluBackward", js_swiglu_backward},
+      {"attentionForward", js_attention_forward},
+      {"attentionBackward", js_attention_backward},
+      {"embeddingForward", js_embedding_forward},
+      {"embeddingBackward", js_embedding_backward},
+      {"crossEntropyForward", js_cross_entropy_forward},
+      {"crossEntropyBackward", js_cross_entropy_backward},
+      {"adamw", js_adamw},
+  };
+  for (const auto& f : fns) {
+    napi_value fn;
+    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn) != napi_ok ||
+        napi_set_named_property(env, exports, f.name, fn) != napi_ok)
+      return nullptr;
+  }
+  return exports;
+}

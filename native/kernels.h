@@ -1,0 +1,65 @@
+// Kernel table: every compute kernel of the addon, one signature each, implemented once in
+// kernels_impl.inc and compiled per instruction set (isa_*.cc). addon.cc picks a table at load
+// time from the CPU's features and is the only file that talks to Node.
+// Convention (llm.c style): outputs first, then inputs, then shapes. Shape letters:
+//   B batch, T time (Tq queries, Tk keys), C channels, V vocab, NH query heads, NKV kv heads,
+//   HS head size, N rows, M/N/K matrix dims. Gradient buffers start with d and ACCUMULATE (+=)
+//   unless stated. Callers have validated shapes; kernels trust their arguments.
+#pragma once
+#include <cstdint>
+
+namespace smol {
+
+struct KernelTable {
+  const char* isa;  // "avx512", "avx2" or "generic"
+
+  // C[M,N] (+)= op(A) op(B), row-major with leading dims; op(A)=A[M,K] or A^T with A stored [K,M].
+  void (*sgemm)(bool transA, bool transB, int M, int N, int K, const float* A, int lda,
+                const float* B, int ldb, float* C, int ldc, bool accumulate);
+
+  void (*add)(float* out, const float* a, const float* b, int64_t n);
+  void (*mul)(float* out, const float* a, const float* b, int64_t n);
+  void (*axpy)(float* y, const float* x, float alpha, int64_t n);
+  void (*scale)(float* out, const float* x, float s, int64_t n);
+  void (*fill)(float* out, float value, int64_t n);
+  void (*mul_row)(float* out, const float* x, const float* w, int64_t N, int64_t C);
+  void (*add_row)(float* out, const float* x, const float* b, int64_t N, int64_t C);
+  void (*sum_rows)(float* out, const float* x, int64_t N, int64_t C, bool accumulate);
+  void (*sum_cols)(float* out, const float* x, int64_t N, int64_t C);
+  double (*sum)(const float* x, int64_t n);
+  double (*sum_squares)(const float* x, int64_t n);
+
+  void (*rmsnorm_forward)(float* out, float* rstd, const float* x, const float* w, int64_t N, int64_t C,
+                          float eps);
+  void (*rmsnorm_backward)(float* dx, float* dw, const float* dout, const float* x, const float* w,
+                           const float* rstd, int64_t N, int64_t C);
+  void (*rope_forward)(float* out, const float* x, const float* cos, const float* sin, int B, int T, int NH,
+                       int HS, int pos0);
+  void (*rope_backward)(float* dx, const float* dout, const float* cos, const float* sin, int B, int T,
+                        int NH, int HS, int pos0);
+  void (*swiglu_forward)(float* out, const float* gate, const float* up, int64_t n);
+  void (*swiglu_backward)(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                          int64_t n);
+  void (*attention_forward)(float* out, float* lse, const float* q, const float* k, const float* v, int B,
+                            int Tq, int Tk, int NH, int NKV, int HS, float scale);
+  void (*attention_backward)(float* dq, float* dk, float* dv, const float* dout, const float* q,
+                             const float* k, const float* v, const float* out, const float* lse, int B,
+                             int Tq, int Tk, int NH, int NKV, int HS, float scale);
+  void (*embedding_forward)(float* out, const int32_t* ids, const float* table, int64_t N, int64_t C,
+                            int64_t V);
+  void (*embedding_backward)(float* dtable, const float* dout, const int32_t* ids, int64_t N, int64_t C,
+                             int64_t V);
+  void (*cross_entropy_forward)(float* losses, float* lse, const float* logits, const int32_t* targets,
+                                int64_t N, int64_t V);
+  // Writes (does not accumulate) dlogits; dlogits may alias logits.
+  void (*cross_entropy_backward)(float* dlogits, const float* logits, const float* lse,
+                                 const int32_t* targets, const float* dlosses, int64_t N, int64_t V);
+  void (*adamw)(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1,
+                float beta2, float eps, float weight_decay, int step);
+};
+
+extern const KernelTable kTableAvx512;
+extern const KernelTable kTableAvx2;
+extern const KernelTable kTableGeneric;
+
+}  // namespace smol

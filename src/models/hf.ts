@@ -1,0 +1,105 @@
+// Hugging Face model directories <-> LlamaModel: config.json + model.safetensors (or shards +
+// index) + tokenizer files. Loading checks every tensor name and shape against the config;
+// saving writes a whole new directory beside the target and renames it into place.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Backend, FloatBuf } from "../backend/backend.js";
+import { CheckpointError, fmtShape } from "../errors.js";
+import { makeTempDirBeside, replaceDirAtomic, writeJsonAtomic } from "../io/atomic.js";
+import { hfConfigJson, readHfConfig } from "../io/hf-config.js";
+import { openCheckpoint, writeShardedCheckpoint, type TensorToWrite } from "../io/safetensors.js";
+import { parameterShapes, type LlamaConfig } from "./config.js";
+import { LlamaModel } from "./llama.js";
+
+/** Tokenizer files copied along with a model when present. */
+export const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt"];
+
+/** Tensors some exporters include that carry no weights we need. */
+const IGNORED = /(^|\.)rotary_emb\.inv_freq$/;
+
+/** Load a model directory onto a backend. */
+export function loadModel<F extends FloatBuf>(dir: string, be: Backend<F>, opts: { withGrad?: boolean; config?: LlamaConfig } = {}): LlamaModel<F> {
+  const config = opts.config ?? readHfConfig(dir);
+  const ckpt = openCheckpoint(dir);
+  try {
+    const expected = parameterShapes(config);
+    const names = new Set(expected.map((p) => p.name));
+    const where = ckpt.files.length === 1 ? ckpt.files[0] : `${dir} (${ckpt.files.length} shards)`;
+    const missing = expected.filter((p) => !ckpt.has(p.name)).map((p) => p.name);
+    if (missing.length) {
+      const more = missing.length > 3 ? ` and ${missing.length - 3} more` : "";
+      throw new CheckpointError(`${where}: missing tensor(s) ${missing.slice(0, 3).join(", ")}${more}`, config.tied ? undefined : "config.json says tie_word_embeddings=false, so lm_head.weight is required");
+    }
+    const extra = ckpt.names().filter((n) => !names.has(n) && !IGNORED.test(n) && !(config.tied && n === "lm_head.weight"));
+    if (extra.length) throw new CheckpointError(`${where}: unexpected tensor(s) for this config: ${extra.slice(0, 3).join(", ")}${extra.length > 3 ? ", …" : ""}`, "is config.json from the same model?");
+    for (const p of expected) {
+      const shape = ckpt.shape(p.name);
+      if (shape.length !== p.shape.length || shape.some((d, i) => d !== p.shape[i])) {
+        throw new CheckpointError(`${where}: tensor ${p.name} has shape ${fmtShape(shape)} but config.json implies ${fmtShape(p.shape)}`);
+      }
+    }
+    const model = new LlamaModel(be, config, { withGrad: opts.withGrad });
+    for (const p of expected) model.params.set(p.name, ckpt.read(p.name));
+    return model;
+  } finally {
+    ckpt.close();
+  }
+}
+
+export interface SaveOptions {
+  /** Storage dtype of the weights (default float32; SmolLM2 releases bf16). */
+  dtype?: "float32" | "bfloat16";
+  /** Shard when the weights exceed this many bytes (default 5e9, as transformers). */
+  maxShardBytes?: number;
+  /** Copy tokenizer files from this directory. */
+  tokenizerDir?: string;
+  /** Extra JSON files to write into the directory (name -> value), e.g. trainer state. */
+  extraJson?: Record<string, unknown>;
+  /** Extra files to copy in (name -> source path). */
+  extraFiles?: Record<string, string>;
+}
+
+/** The model's tensors in HF order, ready for writeSafetensors (views, no copies). */
+export function modelTensors<F extends FloatBuf>(model: LlamaModel<F>, dtype: "float32" | "bfloat16" = "float32"): TensorToWrite[] {
+  return model.params.specs.map((s) => ({ name: s.name, shape: s.shape, dtype: dtype === "bfloat16" ? "BF16" : "F32", data: model.params.get(s.name).data }));
+}
+
+/** Write an HF model directory atomically (a complete new directory replaces any old one). */
+export function saveModel<F extends FloatBuf>(model: LlamaModel<F>, dir: string, opts: SaveOptions = {}): void {
+  const tmp = makeTempDirBeside(dir);
+  try {
+    writeModelFiles(model, tmp, opts);
+    replaceDirAtomic(tmp, dir);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Write the files of an HF directory into an existing (temporary) directory. */
+export function writeModelFiles<F extends FloatBuf>(model: LlamaModel<F>, dir: string, opts: SaveOptions = {}): void {
+  const dtype = opts.dtype ?? "float32";
+  writeShardedCheckpoint(dir, modelTensors(model, dtype), { maxShardBytes: opts.maxShardBytes });
+  writeJsonAtomic(path.join(dir, "config.json"), hfConfigJson(model.config, { dtype }));
+  const gen: Record<string, unknown> = { _from_model_config: true, transformers_version: hfConfigJson(model.config).transformers_version };
+  if (model.config.bosTokenId !== undefined) gen.bos_token_id = model.config.bosTokenId;
+  if (model.config.eosTokenId !== undefined) gen.eos_token_id = model.config.eosTokenId;
+  writeJsonAtomic(path.join(dir, "generation_config.json"), gen);
+  if (opts.tokenizerDir) copyTokenizerFiles(opts.tokenizerDir, dir);
+  for (const [name, value] of Object.entries(opts.extraJson ?? {})) writeJsonAtomic(path.join(dir, name), value);
+  for (const [name, src] of Object.entries(opts.extraFiles ?? {})) fs.copyFileSync(src, path.join(dir, name));
+}
+
+/** Copy the tokenizer files that exist in `from` into `to`; returns the names copied. */
+export function copyTokenizerFiles(from: string, to: string): string[] {
+  const copied: string[] = [];
+  for (const f of TOKENIZER_FILES) {
+    const src = path.join(from, f);
+    if (fs.existsSync(src)) {
+      fs.copyFileSync(src, path.join(to, f));
+      copied.push(f);
+    }
+  }
+  if (!copied.includes("tokenizer.json")) throw new CheckpointError(`${from}: no tokenizer.json found`, "pass a directory made by `smol tokenizer train` or a Hugging Face model directory");
+  return copied;
+}

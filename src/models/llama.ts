@@ -1,0 +1,135 @@
+// The Llama / SmolLM2 decoder (REFERENCE.md §1) on the autograd engine: pre-norm blocks of
+// GQA attention with rotate-half RoPE and a SwiGLU MLP, final RMSNorm, tied or untied head.
+// Weights use Hugging Face names so loading and saving are plain copies (models/hf.ts).
+import type { Backend, FloatBuf } from "../backend/backend.js";
+import { ShapeError } from "../errors.js";
+import { ParamStore } from "../nn/params.js";
+import type { Engine } from "../tensor/engine.js";
+import * as F from "../tensor/ops.js";
+import type { RopeTables } from "../tensor/ops.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { Rng } from "../util/rng.js";
+import { parameterShapes, type LlamaConfig } from "./config.js";
+
+/** Per-layer key/value cache for incremental decoding: k/v [B, maxT, NKV, HS] per layer. */
+export class KVCache<Fb extends FloatBuf = FloatBuf> {
+  readonly k: Fb[] = [];
+  readonly v: Fb[] = [];
+  /** Positions filled so far. */
+  length = 0;
+
+  constructor(be: Backend<Fb>, readonly config: LlamaConfig, readonly batch: number, readonly maxT: number) {
+    const n = batch * maxT * config.kvHeads * config.headDim;
+    for (let l = 0; l < config.layers; l++) {
+      this.k.push(be.alloc(n));
+      this.v.push(be.alloc(n));
+    }
+  }
+
+  dispose(be: Backend<Fb>): void {
+    for (const b of [...this.k, ...this.v]) be.free(b);
+  }
+}
+
+/** cos/sin tables [maxT, HS/2] computed in float32 like HF's LlamaRotaryEmbedding. */
+export function ropeTables<Fb extends FloatBuf>(be: Backend<Fb>, headDim: number, theta: number, maxT: number): RopeTables<Fb> {
+  const half = headDim / 2;
+  const cos = be.alloc(maxT * half);
+  const sin = be.alloc(maxT * half);
+  const f = Math.fround;
+  for (let i = 0; i < half; i++) {
+    const invFreq = f(1 / f(Math.pow(theta, f(f(2 * i) / headDim))));
+    for (let t = 0; t < maxT; t++) {
+      const ang = f(t * invFreq);
+      cos[t * half + i] = Math.cos(ang);
+      sin[t * half + i] = Math.sin(ang);
+    }
+  }
+  return { cos, sin, maxT, headDim };
+}
+
+export class LlamaModel<Fb extends FloatBuf = FloatBuf> {
+  readonly params: ParamStore<Fb>;
+  readonly rope: RopeTables<Fb>;
+
+  constructor(readonly be: Backend<Fb>, readonly config: LlamaConfig, opts: { withGrad?: boolean } = {}) {
+    this.params = new ParamStore(be, parameterShapes(config), opts.withGrad ?? true);
+    this.rope = ropeTables(be, config.headDim, config.ropeTheta, config.maxSeq);
+  }
+
+  /** Normal(0, initStd) for matrices and embeddings, ones for norms (HF's _init_weights). */
+  initialize(seed: number): void {
+    const rng = new Rng(seed);
+    for (const t of this.params.tensors.values()) {
+      if (t.shape.length === 1) t.data.fill(1);
+      else for (let i = 0; i < t.size; i++) t.data[i] = rng.normal() * this.config.initStd;
+    }
+  }
+
+  /** Output head weight: the embedding when tied. */
+  headWeight(): Tensor<Fb> {
+    return this.params.get(this.config.tied ? "model.embed_tokens.weight" : "lm_head.weight");
+  }
+
+  /**
+   * Logits [B*T, V] for ids [B*T]. With a cache, ids are the next T tokens of each sequence
+   * (positions cache.length..), keys/values are appended, and no gradients are recorded.
+   */
+  forward(e: Engine<Fb>, ids: Int32Array, B: number, T: number, cache?: KVCache<Fb>): Tensor<Fb> {
+    const c = this.config;
+    if (ids.length !== B * T) throw new ShapeError(`forward: ${ids.length} ids given for B=${B} T=${T}`);
+    const pos0 = cache ? cache.length : 0;
+    if (pos0 + T > c.maxSeq) throw new ShapeError(`forward: sequence of ${pos0 + T} tokens exceeds the model's context (max_position_embeddings ${c.maxSeq})`);
+    if (cache && cache.batch !== B) throw new ShapeError(`forward: cache batch ${cache.batch} != B ${B}`);
+    const p = (n: string) => this.params.get(n);
+    const [NH, NKV, HS] = [c.heads, c.kvHeads, c.headDim];
+    let h = F.embedding(e, p("model.embed_tokens.weight"), ids);
+    for (let l = 0; l < c.layers; l++) {
+      const pre = `model.layers.${l}.`;
+      const a = F.rmsnorm(e, h, p(pre + "input_layernorm.weight"), c.normEps);
+      const q = F.rope(e, F.view(e, F.linear(e, a, p(pre + "self_attn.q_proj.weight")), [B, T, NH, HS]), this.rope, pos0);
+      const k = F.rope(e, F.view(e, F.linear(e, a, p(pre + "self_attn.k_proj.weight")), [B, T, NKV, HS]), this.rope, pos0);
+      const v = F.view(e, F.linear(e, a, p(pre + "self_attn.v_proj.weight")), [B, T, NKV, HS]);
+      const o = cache ? this.cachedAttention(e, q, k, v, cache, l) : F.attention(e, q, k, v);
+      h = F.add(e, h, F.linear(e, F.view(e, o, [B * T, NH * HS]), p(pre + "self_attn.o_proj.weight")));
+      const m = F.rmsnorm(e, h, p(pre + "post_attention_layernorm.weight"), c.normEps);
+      const g = F.linear(e, m, p(pre + "mlp.gate_proj.weight"));
+      const u = F.linear(e, m, p(pre + "mlp.up_proj.weight"));
+      h = F.add(e, h, F.linear(e, F.swiglu(e, g, u), p(pre + "mlp.down_proj.weight")));
+    }
+    if (cache) cache.length += T;
+    const hn = F.rmsnorm(e, h, p("model.norm.weight"), c.normEps);
+    return F.linear(e, hn, this.headWeight());
+  }
+
+  private cachedAttention(e: Engine<Fb>, q: Tensor<Fb>, k: Tensor<Fb>, v: Tensor<Fb>, cache: KVCache<Fb>, layer: number): Tensor<Fb> {
+    const [B, T, NH, HS] = q.shape;
+    const NKV = k.shape[2];
+    const row = NKV * HS;
+    const Tk = cache.length + T;
+    const out = e.empty(q.shape);
+    for (let b = 0; b < B; b++) {
+      const kc = cache.k[layer].subarray(b * cache.maxT * row, (b + 1) * cache.maxT * row) as Fb;
+      const vc = cache.v[layer].subarray(b * cache.maxT * row, (b + 1) * cache.maxT * row) as Fb;
+      kc.set(k.data.subarray(b * T * row, (b + 1) * T * row), cache.length * row);
+      vc.set(v.data.subarray(b * T * row, (b + 1) * T * row), cache.length * row);
+      const lse = e.arena.alloc(NH * T);
+      const qs = q.data.subarray(b * T * NH * HS, (b + 1) * T * NH * HS) as Fb;
+      const os = out.data.subarray(b * T * NH * HS, (b + 1) * T * NH * HS) as Fb;
+      e.be.attentionForward(os, lse, qs, kc.subarray(0, Tk * row) as Fb, vc.subarray(0, Tk * row) as Fb, 1, T, Tk, NH, NKV, HS, 1 / Math.sqrt(HS));
+    }
+    return out;
+  }
+
+  /** Mean next-token loss of a batch: inputs/targets [B*T] (targets < 0 ignored). */
+  loss(e: Engine<Fb>, inputs: Int32Array, targets: Int32Array, B: number, T: number) {
+    const logits = this.forward(e, inputs, B, T);
+    return F.crossEntropy(e, logits, targets);
+  }
+
+  dispose(): void {
+    this.params.dispose();
+    this.be.free(this.rope.cos);
+    this.be.free(this.rope.sin);
+  }
+}

@@ -1,0 +1,73 @@
+// Bump allocators over backend memory. The activation arena hands out views for one step's
+// forward/backward and is reset (not freed) between steps; after the first step it holds one
+// chunk of the high-water size, so native memory stays flat over a run.
+import type { Backend, FloatBuf } from "../backend/backend.js";
+
+const ALIGN = 16; // elements: 64 bytes for float32
+
+export class Arena<F extends FloatBuf> {
+  private chunks: F[] = [];
+  private chunkIndex = 0;
+  private offset = 0;
+  private used = 0;
+  private highWater = 0;
+
+  constructor(private readonly be: Backend<F>, private readonly initialElements = 1 << 20) {}
+
+  /** A view of n elements, valid until reset(). Zero-filled when `zero` (gradients need it). */
+  alloc(n: number, zero = false): F {
+    const need = Math.ceil(n / ALIGN) * ALIGN;
+    for (;;) {
+      const chunk = this.chunks[this.chunkIndex];
+      if (chunk && this.offset + need <= chunk.length) {
+        const view = chunk.subarray(this.offset, this.offset + n) as F;
+        this.offset += need;
+        this.used += need;
+        if (zero) this.be.fill(view, 0, n);
+        return view;
+      }
+      if (chunk) {
+        this.chunkIndex++;
+        this.offset = 0;
+        continue;
+      }
+      const size = Math.max(need, this.initialElements, this.highWater - this.used);
+      this.chunks.push(this.be.alloc(size));
+      this.offset = 0;
+    }
+  }
+
+  /** Forget every view handed out. If the step needed several chunks, keep one big one instead. */
+  reset(): void {
+    this.highWater = Math.max(this.highWater, this.used);
+    if (this.chunks.length > 1) {
+      for (const c of this.chunks) this.be.free(c);
+      this.chunks = [this.be.alloc(Math.ceil(this.highWater / ALIGN) * ALIGN)];
+    }
+    this.chunkIndex = 0;
+    this.offset = 0;
+    this.used = 0;
+  }
+
+  /** Elements reserved in chunks. */
+  capacity(): number {
+    return this.chunks.reduce((s, c) => s + c.length, 0);
+  }
+
+  dispose(): void {
+    for (const c of this.chunks) this.be.free(c);
+    this.chunks = [];
+    this.reset();
+  }
+}
+
+/** Lay out named tensors back to back (aligned) in one buffer; returns each tensor's offset. */
+export function layout(sizes: number[]): { offsets: number[]; total: number } {
+  const offsets: number[] = [];
+  let total = 0;
+  for (const n of sizes) {
+    offsets.push(total);
+    total += Math.ceil(n / ALIGN) * ALIGN;
+  }
+  return { offsets, total };
+}

@@ -1,0 +1,109 @@
+// Checkpoints of a run: RUN/step-<n>/ is a loadable Hugging Face model directory plus
+// optimizer.safetensors (AdamW moments), averaging state, and trainer_state.json (step, tokens,
+// RNG, data cursor). Each is written to a temp directory and renamed into place, so a run killed
+// at any moment leaves only complete checkpoints. Retention keeps the last K and every M-th.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { FloatBuf } from "../backend/backend.js";
+import { CheckpointError } from "../errors.js";
+import { makeTempDirBeside, replaceDirAtomic, writeJsonAtomic } from "../io/atomic.js";
+import { openSafetensors, writeSafetensors } from "../io/safetensors.js";
+import { writeModelFiles, type SaveOptions } from "../models/hf.js";
+import type { LlamaModel } from "../models/llama.js";
+
+export const STATE_FILE = "trainer_state.json";
+export const OPTIMIZER_FILE = "optimizer.safetensors";
+export const AVERAGES_FILE = "averages.safetensors";
+
+export interface TrainerState {
+  format: "smollab-trainer-state";
+  version: 1;
+  step: number;
+  tokens: number;
+  /** Hash of the resolved config (everything that changes the numbers). */
+  config_hash: string;
+  optimizer_step: number;
+  data_cursor: unknown;
+  rng: unknown;
+  averaging: unknown;
+  stage: number;
+  elapsed_s: number;
+  tokens_by_source: Record<string, number>;
+}
+
+/** Named float buffers saved next to the model (e.g. m and v, SWA sums, EMA weights). */
+export type ExtraBuffers = Record<string, Float32Array | Float64Array>;
+
+export function checkpointDir(runDir: string, step: number): string {
+  return path.join(runDir, `step-${step}`);
+}
+
+/** Steps of the complete checkpoints in a run directory, ascending. */
+export function listCheckpoints(runDir: string): number[] {
+  if (!fs.existsSync(runDir)) return [];
+  return fs
+    .readdirSync(runDir)
+    .map((n) => /^step-(\d+)$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null && fs.existsSync(path.join(runDir, m[0], STATE_FILE)))
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+}
+
+/** Write a checkpoint atomically. */
+export function saveCheckpoint<F extends FloatBuf>(
+  runDir: string, model: LlamaModel<F>, state: TrainerState, optimizer: ExtraBuffers, averages: ExtraBuffers, save: SaveOptions = {},
+): string {
+  const final = checkpointDir(runDir, state.step);
+  const tmp = makeTempDirBeside(final);
+  try {
+    writeModelFiles(model, tmp, save);
+    const toTensors = (bufs: ExtraBuffers) => Object.entries(bufs).map(([name, data]) => ({ name, dtype: "F32" as const, shape: [data.length], data }));
+    writeSafetensors(path.join(tmp, OPTIMIZER_FILE), toTensors(optimizer));
+    if (Object.keys(averages).length) writeSafetensors(path.join(tmp, AVERAGES_FILE), toTensors(averages));
+    writeJsonAtomic(path.join(tmp, STATE_FILE), state);
+    replaceDirAtomic(tmp, final);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return final;
+}
+
+/** Read a checkpoint's trainer state, validating it. */
+export function readTrainerState(dir: string): TrainerState {
+  const file = path.join(dir, STATE_FILE);
+  let s: TrainerState;
+  try {
+    s = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new CheckpointError(`${file}: unreadable trainer state (${(e as Error).message})`, "the checkpoint is incomplete or corrupt; delete it to resume from the previous one");
+  }
+  if (s?.format !== "smollab-trainer-state" || !Number.isInteger(s.step)) throw new CheckpointError(`${file}: not a SmolLab trainer state`);
+  return s;
+}
+
+/** Load named buffers from a checkpoint file into preallocated destinations (sizes checked). */
+export function loadBuffers(file: string, into: ExtraBuffers): void {
+  const f = openSafetensors(file);
+  try {
+    for (const [name, dst] of Object.entries(into)) {
+      const info = f.tensors.get(name);
+      if (!info) throw new CheckpointError(`${file}: missing tensor "${name}"`, "the checkpoint was written by a different run configuration");
+      const src = f.read(name);
+      if (src.length !== dst.length) throw new CheckpointError(`${file}: tensor "${name}" has ${src.length} values, expected ${dst.length}`);
+      dst.set(src);
+    }
+  } finally {
+    f.close();
+  }
+}
+
+/** Delete checkpoints beyond the retention policy; `protect` steps are always kept. */
+export function applyRetention(runDir: string, keepLast: number, keepEvery: number, protect: readonly number[] = []): number[] {
+  const steps = listCheckpoints(runDir);
+  const keep = new Set(steps.slice(-keepLast));
+  for (const s of steps) if ((keepEvery > 0 && s % keepEvery === 0) || protect.includes(s)) keep.add(s);
+  const removed = steps.filter((s) => !keep.has(s));
+  for (const s of removed) fs.rmSync(checkpointDir(runDir, s), { recursive: true, force: true });
+  return removed;
+}

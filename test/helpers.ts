@@ -1,0 +1,78 @@
+// Shared test utilities: seeded random data and closeness checks that report the max
+// difference and where it happened (llm.c check_tensor style). Tolerances are passed at the call.
+import assert from "node:assert/strict";
+
+/** Deterministic PRNG (mulberry32) for test data. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** n uniform values in [-scale, scale). */
+export function randn(n: number, seed: number, scale = 1): Float64Array {
+  const r = rng(seed);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = (r() * 2 - 1) * scale;
+  return out;
+}
+
+export interface Tol {
+  atol?: number;
+  rtol?: number;
+}
+
+/** Max |a-b| and the first index violating |a-b| <= atol + rtol*|b|. */
+export function compare(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tol) {
+  const atol = tol.atol ?? 0;
+  const rtol = tol.rtol ?? 0;
+  let maxDiff = 0;
+  let worst = -1;
+  let bad = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= maxDiff)) {
+      maxDiff = d;
+      worst = i;
+    }
+    if (bad < 0 && !(d <= atol + rtol * Math.abs(expected[i]))) bad = i;
+  }
+  return { maxDiff, worst, bad };
+}
+
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tol, label = "") {
+  assert.equal(actual.length, expected.length, `${label}: length ${actual.length} != ${expected.length}`);
+  const { maxDiff, worst, bad } = compare(actual, expected, tol);
+  if (bad >= 0) {
+    assert.fail(
+      `${label}: mismatch at [${bad}] got ${actual[bad]} want ${expected[bad]}; ` +
+        `max |diff| ${maxDiff.toExponential(3)} at [${worst}] (atol ${tol.atol ?? 0}, rtol ${tol.rtol ?? 0})`,
+    );
+  }
+}
+
+/** argv prefix that runs the `smol` CLI from the tree this test runs from (dist/ or src/ via tsx). */
+export function smolArgv(): string[] {
+  const here = new URL(import.meta.url).pathname;
+  const root = here.replace(/\/(dist\/)?test\/helpers\.(ts|js)$/, "");
+  return here.endsWith(".ts") ? [process.execPath, "--import", "tsx", `${root}/src/cli/main.ts`] : [process.execPath, `${root}/dist/src/cli/main.js`];
+}
+
+/** Run the CLI to completion; returns exit code and output. */
+export async function runSmol(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { spawn } = await import("node:child_process");
+  const [cmd, ...pre] = smolArgv();
+  return new Promise((resolve) => {
+    const p = spawn(cmd, [...pre, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d) => (stdout += d));
+    p.stderr.on("data", (d) => (stderr += d));
+    p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
