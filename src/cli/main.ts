@@ -7,12 +7,14 @@ import type { Command } from "./command.js";
 /** Every subcommand, in the order `smol --help` lists them. Modules load lazily. */
 const COMMANDS: Array<[name: string, load: () => Promise<{ command: Command }>]> = [
   // registry: one line per command, "name", () => import("./commands/<file>.js")
+  ["demo", () => import("./commands/demo.js")],
   ["models", () => import("./commands/models.js")],
   ["init", () => import("./commands/init.js")],
   ["score", () => import("./commands/score.js")],
   ["generate", () => import("./commands/generate.js")],
   ["train", () => import("./commands/train.js")],
   ["cooldown", () => import("./commands/cooldown.js")],
+  ["bench", () => import("./commands/bench.js")],
   ["schedule", () => import("./commands/schedule.js")],
   ["fit", () => import("./commands/fit.js")],
   ["tokenizer", () => import("./commands/tokenizer.js")],

@@ -52,6 +52,8 @@ export interface TokenizeOptions {
   minValDocs?: number;
   /** Start the named sources over instead of resuming. */
   force?: boolean;
+  /** Text per encode job in bytes (default 256 KiB); output does not depend on it. */
+  jobBytes?: number;
   onProgress?: (p: TokenizeProgress) => void;
 }
 
@@ -512,7 +514,7 @@ async function tokenizeSource(spec: SourceSpec, opts: TokenizeOptions, o: Resolv
         splits.push(split);
         where.push(`${doc.file}:${doc.line}`);
         bytes += doc.text.length;
-        if (bytes >= JOB_BYTES || texts.length >= JOB_DOCS) submit();
+        if (bytes >= (opts.jobBytes ?? JOB_BYTES) || texts.length >= JOB_DOCS) submit();
       }
       while (inflight.length >= 2 * enc.parallel) await drainOne();
     }

@@ -126,7 +126,7 @@ export class HfTokenizer implements Tokenizer {
 }
 
 function missing(dir: string): DataError {
-  return new DataError(`${path.join(dir, "tokenizer.json")}: no such file`, "train one with `smol tokenizer train`, or point at a Hugging Face model directory that has a tokenizer.json");
+  return new DataError(`${path.join(dir, "tokenizer.json")}: no such file (nor a vocab.json + merges.txt pair)`, "train one with `smol tokenizer train`, or point at a Hugging Face model directory that has a tokenizer.json");
 }
 
 function isObject(v: unknown): v is Json {
@@ -199,7 +199,11 @@ export function byteLevelSpec(tj: Json, config: Json = {}): ByteLevelBpeSpec | s
   return { vocab, merges, added, digits, addPrefixSpace, useRegex: pre.use_regex !== false, ignoreMerges: model.ignore_merges === true };
 }
 
-/** Read a tokenizer directory (tokenizer.json required; tokenizer_config.json, special_tokens_map.json optional). */
+/**
+ * Read a tokenizer directory: tokenizer.json (or, failing that, a GPT-2-style vocab.json + merges.txt
+ * pair, with "<|endoftext|>" as its special token), plus tokenizer_config.json and
+ * special_tokens_map.json when present.
+ */
 export async function loadTokenizer(dir: string, opts: LoadTokenizerOptions = {}): Promise<HfTokenizer> {
   if (!fs.existsSync(dir)) throw new DataError(`tokenizer directory ${dir} does not exist`, "train one with `smol tokenizer train --out DIR`");
   if (!fs.statSync(dir).isDirectory()) throw new DataError(`${dir} is not a directory`, "pass the directory that holds tokenizer.json");
@@ -212,7 +216,17 @@ export async function loadTokenizer(dir: string, opts: LoadTokenizerOptions = {}
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new DataError(`cannot read ${p}: ${(e as Error).message}`, undefined, { cause: e });
     }
   }
-  if (files["tokenizer.json"] === undefined) throw missing(dir);
+  if (files["tokenizer.json"] === undefined) {
+    // A GPT-2-style directory with only vocab.json + merges.txt: build the tokenizer.json in memory.
+    const vocabPath = path.join(dir, "vocab.json");
+    const mergesPath = path.join(dir, "merges.txt");
+    if (!fs.existsSync(vocabPath) || !fs.existsSync(mergesPath)) throw missing(dir);
+    try {
+      files["tokenizer.json"] = gpt2TokenizerJson(fs.readFileSync(vocabPath, "utf8"), fs.readFileSync(mergesPath, "utf8"));
+    } catch (e) {
+      throw new DataError(`${vocabPath} + merges.txt: cannot be read as a GPT-2 vocabulary: ${(e as Error).message}`, "the files are corrupt; re-create them", { cause: e });
+    }
+  }
   return new HfTokenizer(files, dir, opts);
 }
 

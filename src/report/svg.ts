@@ -92,7 +92,7 @@ export function niceStep(min: number, max: number, target = 6): number {
   const raw = span / Math.max(1, target);
   const mag = Math.pow(10, Math.floor(Math.log10(raw)));
   const r = raw / mag;
-  return (r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10) * mag;
+  return cleanFloat((r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10) * mag);
 }
 
 /** Ticks at multiples of a nice step covering [min, max] (endpoints included when on the grid). */

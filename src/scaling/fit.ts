@@ -123,6 +123,11 @@ function objective(d: Prepared, delta: number) {
   };
 }
 
+/** The fit's objective over θ = [a, b, e, α, β] (Σ Huber_δ of log residuals) with its analytic gradient. */
+export function chinchillaObjective(points: readonly ScalingPoint[], delta = 1e-3): (theta: Float64Array, grad: Float64Array) => number {
+  return objective(prepare(points), delta);
+}
+
 function gridStarts(grid: InitGrid): number[][] {
   const out: number[][] = [];
   for (const a of grid.a) for (const b of grid.b) for (const e of grid.e) for (const al of grid.alpha) for (const be of grid.beta) out.push([a, b, e, al, be]);

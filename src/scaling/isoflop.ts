@@ -126,7 +126,7 @@ export function isoflopAnalysis(points: readonly ScalingPoint[], opts: IsoflopOp
     const sizes = new Set(x.map((v) => v.toFixed(6))).size;
     const base = { flops, points: pts.length };
     if (pts.length < minPoints || sizes < 3) {
-      groups.push({ ...base, parabola: [NaN, NaN, NaN], n_opt: null, d_opt: null, loss_opt: null, skipped: `${pts.length} points over ${sizes} model sizes (need ${minPoints} over 3)` });
+      groups.push({ ...base, parabola: [NaN, NaN, NaN], n_opt: null, d_opt: null, loss_opt: null, skipped: `${pts.length} point${pts.length === 1 ? "" : "s"} over ${sizes} model size${sizes === 1 ? "" : "s"} (need ${minPoints} over 3)` });
       continue;
     }
     const par = fitParabola(x, y);

@@ -6,8 +6,12 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { gzipSync } from "node:zlib";
 import { DataError } from "../../src/errors.js";
-import { encodeShard, fingerprintBytes, openShards, parseShardHeader, readIndex, readManifest, type Split } from "../../src/data/shards.js";
+import { command as tokenizeCommand } from "../../src/cli/commands/tokenize.js";
+import { encodeShard, fingerprintBytes, openShards, parseShardHeader, readIndex, readManifest, tokenizerFingerprint, type Split } from "../../src/data/shards.js";
+import { gpt2TokenizerJson, loadTokenizer } from "../../src/data/tokenizer.js";
+import { packageRoot } from "../../src/util/paths.js";
 import { tokenizeSources, type TokenizeOptions } from "../../src/data/tokenize.js";
 import type { Tokenizer } from "../../src/data/tokenizer-types.js";
 
@@ -164,7 +168,8 @@ test("worker threads write the same shards as inline encoding", async () => {
   const d = tmpDir();
   const { file } = writeCorpus(d);
   await tokenizeSources(opts(path.join(d, "inline"), file));
-  await tokenizeSources(opts(path.join(d, "workers"), file, { workers: { module: BYTE_MODULE, dir: d, count: 2 } }));
+  // Small jobs, so results come back from both workers and must be put back in order.
+  await tokenizeSources(opts(path.join(d, "workers"), file, { workers: { module: BYTE_MODULE, dir: d, count: 2 }, jobBytes: 1024 }));
   assert.deepEqual(binFiles(path.join(d, "workers", "web")), binFiles(path.join(d, "inline", "web")));
 });
 
@@ -196,4 +201,39 @@ test("a tokenizer without EOS, or ids outside the vocabulary, are DataErrors", a
   await assert.rejects(tokenizeSources(opts(path.join(d, "b"), file, { tokenizer: wild })), /corpus\.jsonl:1: tokenizer produced id 300 outside its vocabulary of 257/);
   const badEos = { ...byteTokenizer(), eosId: 257 };
   await assert.rejects(tokenizeSources(opts(path.join(d, "c"), file, { tokenizer: badEos })), /EOS id 257 is outside the vocabulary of 257/);
+});
+
+test("end to end with the real tokenizer (GPT-2 from data/tokenizer/gpt2): CLI, worker threads, exact decode", async () => {
+  const d = tmpDir();
+  const tokDir = path.join(d, "gpt2");
+  fs.mkdirSync(tokDir);
+  const root = packageRoot();
+  const vocab = fs.readFileSync(path.join(root, "data/tokenizer/gpt2/vocab.json"), "utf8");
+  const merges = fs.readFileSync(path.join(root, "data/tokenizer/gpt2/merges.txt"), "utf8");
+  fs.writeFileSync(path.join(tokDir, "tokenizer.json"), gpt2TokenizerJson(vocab, merges));
+  const docs = Array.from({ length: 40 }, (_, i) => ({ question: `What is ${i} + ${i}?`, answer: `It is ${2 * i}. Ünïcödé ✓ ${"\n".repeat(i % 3)}done` }));
+  const file = path.join(d, "qa.jsonl.gz");
+  fs.writeFileSync(file, gzipSync(docs.map((r) => JSON.stringify(r)).join("\n")));
+  const out = path.join(d, "shards");
+  const log = console.log;
+  const printed: string[] = [];
+  console.log = (...a: unknown[]) => void printed.push(a.join(" "));
+  try {
+    const code = await tokenizeCommand.run(["--tokenizer", tokDir, "--source", `qa=${file}`, "--out", out, "--template", "Q: {question}\\nA: {answer}", "--workers", "1", "--shard-tokens", "256"]);
+    assert.equal(code, 0);
+  } finally {
+    console.log = log;
+  }
+  assert.match(printed.join("\n"), /qa\s+written\s+1\s+40\s+0\s+0/);
+  const tok = await loadTokenizer(tokDir);
+  assert.equal(tok.eosId, 50256);
+  const idx = readIndex(out);
+  assert.equal(idx.fingerprint, tokenizerFingerprint(tokDir));
+  assert.equal(idx.sources.qa.train.docs + idx.sources.qa.val.docs, 40);
+  const got = [...readDocs(out, "qa", "train", tok), ...readDocs(out, "qa", "val", tok)].sort();
+  assert.deepEqual(got, docs.map((r) => `Q: ${r.question}\nA: ${r.answer}`).sort());
+  // The same source encoded inline gives the same shards.
+  await tokenizeSources({ out: path.join(d, "inline"), sources: [{ name: "qa", paths: [file], template: "Q: {question}\nA: {answer}" }], tokenizer: tok, fingerprint: idx.fingerprint, shardTokens: 256 });
+  assert.deepEqual(binFiles(path.join(d, "inline", "qa")), binFiles(path.join(out, "qa")));
+  await assert.rejects(tokenizeCommand.run(["--tokenizer", tokDir, "--source", "qa", "--out", out]), /--source must be NAME=PATH_OR_GLOB, got "qa"/);
 });

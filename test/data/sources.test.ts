@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { DataError } from "../../src/errors.js";
+import { chunkCode, demoCorpusPaths, detagBrown, gsm8kText } from "../../src/data/corpora.js";
 import { expandPaths, newReadStats, readDocuments, segmentRegExp, type SourceSpec } from "../../src/data/sources.js";
 
 function tmpDir(): string {
@@ -131,4 +132,29 @@ test("empty, binary and invalid UTF-8 files give clear errors", async () => {
   assert.deepEqual(got, ["ok", "fine", "fine"]);
   assert.equal(stats.skipped, 3);
   assert.equal(stats.files, 3);
+});
+
+test("bundled demo corpora: present, readable as JSONL.gz with a text field, expected sizes", async () => {
+  const paths = demoCorpusPaths();
+  const expected = { web: 500, code: 370, math: 7473 };
+  for (const [name, file] of Object.entries(paths)) {
+    const stats = newReadStats();
+    let first = "";
+    for await (const doc of readDocuments({ name, paths: [file] }, stats)) first ||= doc.text;
+    assert.equal(stats.docs, expected[name as keyof typeof expected], `${name} documents`);
+    assert.equal(stats.skipped, 0);
+    assert.ok(first.length > 100, `${name}: first document has text`);
+  }
+  const total = Object.values(paths).reduce((a, f) => a + fs.statSync(f).size, 0);
+  assert.ok(total < 6e6, `bundled corpora take ${total} bytes`);
+});
+
+test("corpus builders: Brown detagging, code chunking, GSM8K text", () => {
+  const brown = "\n\n\tThe/at jury/nn said/vbd ``/`` no/at ''/'' ,/, Mr./np Jr./np ./.\nIt/pps ended/vbd ./.\n\n\nMerger/nn-hl proposed/vbn-hl\nHowever/wrb (/( not/* )/) so/rb ./.\n";
+  assert.equal(detagBrown(brown), 'The jury said "no", Mr. Jr. It ended.\n\nMerger proposed\n\nHowever (not) so.');
+  const code = Array.from({ length: 40 }, (_, i) => `function f${i}() {\n  return ${i};\n}\n`).join("\n");
+  const chunks = chunkCode(code, 256);
+  assert.ok(chunks.length > 5 && chunks.every((c) => c.length <= 512 && c.startsWith("function ")));
+  assert.equal(chunks.join("\n\n"), code.trimEnd());
+  assert.equal(gsm8kText({ question: "1+1?", answer: "2\n#### 2" }), "Question: 1+1?\nAnswer: 2\n#### 2");
 });

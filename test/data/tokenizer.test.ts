@@ -24,8 +24,9 @@ function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "smol-tok-"));
 }
 
-function gpt2Json(): string {
-  return gpt2TokenizerJson(fs.readFileSync(path.join(TOK, "gpt2/vocab.json"), "utf8"), fs.readFileSync(path.join(TOK, "gpt2/merges.txt"), "utf8"));
+/** The 500-token cs336 reference vocabulary as a tokenizer.json: small, so quick to build. */
+function smallJson(): string {
+  return gpt2TokenizerJson(fs.readFileSync(path.join(TOK, "train-bpe-reference-vocab.json"), "utf8"), fs.readFileSync(path.join(TOK, "train-bpe-reference-merges.txt"), "utf8"));
 }
 
 /** Hand-picked hard cases plus random mixtures of scripts, emoji, whitespace runs and specials. */
@@ -58,8 +59,8 @@ function variedTexts(): string[] {
   return fixed;
 }
 
-test("GPT-2 from vocab.json + merges.txt: known ids, and the fast encoder equals @huggingface/tokenizers", () => {
-  const tok = new HfTokenizer({ "tokenizer.json": gpt2Json() }, "(gpt2)");
+test("GPT-2 from vocab.json + merges.txt: known ids, and the fast encoder equals @huggingface/tokenizers", async () => {
+  const tok = await loadTokenizer(path.join(TOK, "gpt2")); // builds tokenizer.json from vocab.json + merges.txt
   assert.equal(tok.engine, "fast");
   assert.equal(tok.vocabSize, 50257);
   assert.equal(tok.eosId, 50256);
@@ -110,13 +111,13 @@ test("a tokenizer we train: saved files load in @huggingface/tokenizers with ide
 });
 
 test("the @huggingface/tokenizers engine and a Digits+ByteLevel pre-tokenizer (as SmolLM2) agree with the fast one", () => {
-  const base = JSON.parse(gpt2Json());
-  const hfOnly = new HfTokenizer({ "tokenizer.json": JSON.stringify(base) }, "(gpt2)", { engine: "hf" });
+  const base = JSON.parse(smallJson());
+  const hfOnly = new HfTokenizer({ "tokenizer.json": JSON.stringify(base) }, "(small)", { engine: "hf" });
   assert.equal(hfOnly.engine, "hf");
   assert.equal(hfOnly.decode(hfOnly.encode("It's 2024 🤗")), "It's 2024 🤗");
   assert.deepEqual(hfOnly.decode([]), "");
   base.pre_tokenizer = { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: true }, { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true }] };
-  const digits = new HfTokenizer({ "tokenizer.json": JSON.stringify(base) }, "(gpt2+digits)");
+  const digits = new HfTokenizer({ "tokenizer.json": JSON.stringify(base) }, "(small+digits)");
   assert.equal(digits.engine, "fast");
   assert.deepEqual(digits.encode("12345"), ["1", "2", "3", "4", "5"].map((d) => digits.tokenToId(d)));
   for (const s of variedTexts()) assert.deepEqual(digits.encode(s), digits.encodeWithHf(s), JSON.stringify(s));
@@ -136,19 +137,19 @@ test("missing or corrupt tokenizer files give a DataError naming the file", asyn
   await assert.rejects(loadTokenizer(dir), (e: unknown) => e instanceof DataError && /no "model" section/.test(e.message));
   fs.writeFileSync(path.join(dir, "tokenizer.json"), '{"model": {"type": "BPE", "vocab": {"a": 0}}}');
   await assert.rejects(loadTokenizer(dir), (e: unknown) => e instanceof DataError && /merges/.test(e.message));
-  fs.writeFileSync(path.join(dir, "tokenizer.json"), gpt2Json());
+  fs.writeFileSync(path.join(dir, "tokenizer.json"), smallJson());
   fs.writeFileSync(path.join(dir, "tokenizer_config.json"), '{"eos_token": "<|nope|>"}');
   await assert.rejects(loadTokenizer(dir), (e: unknown) => e instanceof DataError && /tokenizer_config.json: eos_token "<\|nope\|>" is not in the vocabulary/.test(e.message));
   fs.writeFileSync(path.join(dir, "tokenizer_config.json"), '{"eos_token": {"content": "<|endoftext|>"}, "bos_token": "<|endoftext|>"}');
   const tok = await loadTokenizer(dir);
-  assert.equal(tok.bosId, 50256);
-  assert.throws(() => tok.decode([1, 50257]), (e: unknown) => e instanceof DataError && /token id 50257/.test(e.message));
+  assert.equal(tok.bosId, 0);
+  assert.throws(() => tok.decode([1, 500]), (e: unknown) => e instanceof DataError && /token id 500 is not in this tokenizer's vocabulary \(size 500\)/.test(e.message));
   fs.rmSync(dir, { recursive: true });
 });
 
 test("saveTokenizer and copyTokenizerFiles reproduce the files byte for byte", async () => {
   const src = tmpDir();
-  fs.writeFileSync(path.join(src, "tokenizer.json"), gpt2Json());
+  fs.writeFileSync(path.join(src, "tokenizer.json"), smallJson());
   fs.writeFileSync(path.join(src, "tokenizer_config.json"), '{"model_max_length": 1024}\n');
   const tok = await loadTokenizer(src);
   const a = tmpDir();

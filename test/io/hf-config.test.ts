@@ -14,7 +14,10 @@ import { PRESETS } from "../../src/models/presets.js";
 /** The repository root (works from test/ under tsx and from dist/test/ after a build). */
 function repoRoot(): string {
   let d = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(d, "package.json"))) d = path.dirname(d);
+  while (!fs.existsSync(path.join(d, "package.json"))) {
+    if (path.dirname(d) === d) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    d = path.dirname(d);
+  }
   return d;
 }
 const FIXTURE = path.join(repoRoot(), "test", "fixtures", "tiny-llama");

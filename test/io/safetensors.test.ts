@@ -19,7 +19,10 @@ import { randn } from "../helpers.js";
 /** The repository root (works from test/ under tsx and from dist/test/ after a build). */
 function repoRoot(): string {
   let d = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(d, "package.json"))) d = path.dirname(d);
+  while (!fs.existsSync(path.join(d, "package.json"))) {
+    if (path.dirname(d) === d) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    d = path.dirname(d);
+  }
   return d;
 }
 const FIXTURE = path.join(repoRoot(), "test", "fixtures", "tiny-llama");

@@ -110,6 +110,7 @@ function plotSvg(fit: ChinchillaFit, kept: ScalingPoint[], dropped: ScalingPoint
     xLabel: "training FLOPs C (≈ 6ND)",
     yLabel: "final loss",
     xScale: "log",
+    xDomain: [cMin / 2, cMax * 2],
     yDomain: [Math.min(...ys) - yPad, Math.max(...ys) + yPad],
     legendTitle: "model size",
   });
@@ -208,11 +209,20 @@ export const command: Command = {
     ));
     if (iso) {
       console.log("");
-      console.log(`IsoFLOP analysis (approach 2): ${iso.used_groups} of ${iso.groups.length} compute bins usable`);
-      console.log(table(
-        ["FLOPs C", "points", "N_opt", "D_opt", "loss at opt", "note"],
-        iso.groups.map((g) => [g.flops.toExponential(2).replace("e+", "e"), g.points, g.n_opt ? human(g.n_opt) : "-", g.d_opt ? human(g.d_opt) : "-", g.loss_opt ? sig(g.loss_opt, 4) : "-", g.skipped ?? ""]),
-      ));
+      console.log(`IsoFLOP analysis (approach 2): ${iso.used_groups} of ${iso.groups.length} compute bins usable (bins ${binWidth ?? 0.1} decades wide)`);
+      const used = iso.groups.filter((g) => g.n_opt !== null);
+      if (used.length) {
+        console.log(table(
+          ["FLOPs C", "points", "N_opt", "D_opt", "loss at opt"],
+          used.map((g) => [g.flops.toExponential(2).replace("e+", "e"), g.points, human(g.n_opt as number), human(g.d_opt as number), sig(g.loss_opt as number, 4)]),
+        ));
+      }
+      const skipped = iso.groups.filter((g) => g.n_opt === null);
+      if (skipped.length) {
+        const few = skipped.filter((g) => g.skipped?.includes("(need")).length;
+        const other = skipped.length - few;
+        console.log(`skipped ${skipped.length} bins: ${few} with too few points or sizes${other ? `, ${other} without a minimum inside the sampled sizes` : ""} (--json lists each)`);
+      }
       if (iso.n_opt && iso.d_opt) {
         console.log(`N_opt ∝ C^${sig(iso.n_opt.exponent, 3)}, D_opt ∝ C^${sig(iso.d_opt.exponent, 3)}  (parametric fit: a = ${sig(nExp, 3)}, b = ${sig(dExp, 3)})`);
       } else {

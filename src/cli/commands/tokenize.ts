@@ -11,7 +11,8 @@ import { numberOpt, parseCommandArgs, requireOpt, type Command } from "../comman
 import { duration, human, Progress, table } from "../output.js";
 
 const NAME = "tokenize";
-const DEFAULT_WORKERS = Math.max(1, Math.min(8, availableParallelism() - 1));
+// Encoding dominates and the main thread mostly waits on workers, so one worker per core.
+const DEFAULT_WORKERS = Math.max(1, Math.min(8, availableParallelism()));
 
 const help = `smol tokenize — turn raw text into tokenized, deduplicated shards for training
 
@@ -126,12 +127,16 @@ export const command: Command = {
     const tokenizer = await loadTokenizer(tokDir);
     const fingerprint = tokenizerFingerprint(tokDir);
     const progress = new Progress();
-    const results = await tokenizeSources({
-      out, sources: specs, tokenizer, fingerprint, valFraction, minValDocs, shardTokens, force: Boolean(v.force),
-      workers: workers > 0 ? { module: defaultTokenizerModule(), dir: tokDir, count: workers } : undefined,
-      onProgress: (p) => progress.update(progressLine(p)),
-    });
-    progress.done();
+    let results;
+    try {
+      results = await tokenizeSources({
+        out, sources: specs, tokenizer, fingerprint, valFraction, minValDocs, shardTokens, force: Boolean(v.force),
+        workers: workers > 0 ? { module: defaultTokenizerModule(), dir: tokDir, count: workers } : undefined,
+        onProgress: (p) => progress.update(progressLine(p)),
+      });
+    } finally {
+      progress.done(); // ends the progress line, so an error message starts on its own line
+    }
     if (v.json) {
       console.log(JSON.stringify(results, null, 2));
       return 0;
@@ -141,7 +146,7 @@ export const command: Command = {
         ["source", "status", "files", "docs", "dups", "skipped", "train tokens", "val tokens", "val docs", "shards", "MB", "time", "tok/s"],
         results.map((r) => [
           r.name, r.status, r.files, r.rawDocs, r.duplicates, r.skipped, r.train.tokens, r.val.tokens, r.val.docs, r.train.shards + r.val.shards,
-          Math.round(r.textBytes / 1e5) / 10, duration(r.seconds), r.encodedTokens ? human(r.encodedTokens / r.seconds) : "-",
+          (r.textBytes / 1e6).toFixed(1), duration(r.seconds), r.encodedTokens ? human(r.encodedTokens / r.seconds) : "-",
         ]),
       ),
     );

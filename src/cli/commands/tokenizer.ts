@@ -120,10 +120,16 @@ async function train(argv: string[]): Promise<number> {
   return 0;
 }
 
-function readTextFile(file: string): string {
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function readTextFile(file: string): Promise<string> {
   let bytes: Buffer;
   try {
-    bytes = file === "-" ? fs.readFileSync(0) : fs.readFileSync(file);
+    bytes = file === "-" ? await readStdin() : fs.readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new DataError(`cannot read ${file}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`);
@@ -145,7 +151,7 @@ async function encode(argv: string[]): Promise<number> {
   const file = values.file as string | undefined;
   if ((text === undefined) === (file === undefined)) throw new UsageError(`${cmd}: give exactly one of --text or --file`, 'e.g. --text "Hello world"');
   const tok = await loadTokenizer(dir);
-  const ids = tok.encode(text ?? readTextFile(file!));
+  const ids = tok.encode(text ?? (await readTextFile(file!)));
   process.stdout.write((values.json ? JSON.stringify(ids) : ids.join(" ")) + "\n");
   process.stderr.write(`[${ids.length} tokens]\n`);
   return 0;
@@ -184,10 +190,10 @@ async function decode(argv: string[]): Promise<number> {
   if (values.ids !== undefined) ids = parseIds(cmd, values.ids as string, "--ids");
   else if (values["json-file"] !== undefined) {
     const f = values["json-file"] as string;
-    ids = parseIds(cmd, readTextFile(f), f);
+    ids = parseIds(cmd, await readTextFile(f), f);
   } else {
     if (process.stdin.isTTY) throw new UsageError(`${cmd}: no ids given`, 'pass --ids "1,2,3", --json-file F, or pipe ids on stdin');
-    ids = parseIds(cmd, readTextFile("-"), "stdin");
+    ids = parseIds(cmd, await readTextFile("-"), "stdin");
   }
   const tok = await loadTokenizer(dir);
   const text = tok.decode(ids, Boolean(values["skip-special"]));

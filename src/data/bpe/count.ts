@@ -69,6 +69,8 @@ async function streamFile(file: string, block: number, specials: readonly string
     const decoder = new TextDecoder("utf-8", { fatal: true });
     let carry = "";
     let pos = 0;
+    let searched = 0;
+    const maxSpecial = specials.reduce((m, t) => Math.max(m, t.length), 0);
     for (;;) {
       const buf = new Uint8Array(block);
       const { bytesRead } = await fh.read(buf, 0, block, null);
@@ -85,11 +87,14 @@ async function streamFile(file: string, block: number, specials: readonly string
       }
       pos += bytesRead;
       if (carry.length >= block) {
-        const cut = findSafeCut(carry, carry.length - 1, 0, specials);
+        // Positions before `searched` were already found unsafe (and stay so, bar a special token
+        // that could now end past them), so a text without any cut is not rescanned block by block.
+        const cut = findSafeCut(carry, carry.length - 1, Math.max(0, searched - 2 - maxSpecial), specials);
         if (cut > 0) {
           await sink.push(carry.slice(0, cut));
           carry = carry.slice(cut);
-        }
+          searched = 0;
+        } else searched = carry.length;
       }
       onBytes(bytesRead);
     }
