@@ -110,7 +110,8 @@ class SourceReader {
     if (this.windows < 1) {
       throw new DataError(`source "${name}" has ${tokens.numTokens} tokens, fewer than one sequence of ${T + 1}`, "add data to it, lower the sequence length, or drop it from the mixture");
     }
-    if (at.pos > this.windows || at.epoch >= maxEpochs) throw new DataError(`cursor position of source "${name}" (epoch ${at.epoch}, window ${at.pos}) does not fit its ${this.windows} windows`);
+    if (at.pos > this.windows) throw new DataError(`cursor position of source "${name}" (window ${at.pos}) does not fit its ${this.windows} windows`, "resume with the run's original shards and sequence length");
+    if (at.epoch >= maxEpochs) throw new DataError(`source "${name}" is in epoch ${at.epoch + 1} by the cursor, beyond max epochs ${maxEpochs}`, "raise the max-epochs cap to resume this run");
   }
 
   /** Copy the next window (T+1 tokens) into `out`. */

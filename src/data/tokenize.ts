@@ -2,7 +2,8 @@
 // dropped, held-out split chosen by document hash), then an encode pass (in worker threads or inline)
 // that packs documents, each followed by EOS, into shards of about `shardTokens` tokens. A manifest is
 // rewritten atomically after every shard, so a rerun skips finished shards and writes the same bytes.
-// The file format and the reader are in shards.ts; the CLI front end is cli/commands/tokenize.ts.
+// Memory: one byte per document plus a 16-byte hash per unique document (the dedup set), and the
+// shard being filled. The file format and reader are in shards.ts; the CLI is cli/commands/tokenize.ts.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
@@ -466,8 +467,7 @@ async function tokenizeSource(spec: SourceSpec, opts: TokenizeOptions, o: Resolv
   const builders: Record<Split, ShardBuilder> = { train: new ShardBuilder("train", ctx, count.train, onShard), val: new ShardBuilder("val", ctx, count.val, onShard) };
 
   const enc = await encoder();
-  const stats = newReadStats();
-  stats.problems = []; // the scan already reported problems
+  const stats = newReadStats(); // problems were collected by the scan; this pass only counts progress
   let ordinal = 0;
   let tokens = 0;
   let docsEncoded = 0;

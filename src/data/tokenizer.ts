@@ -7,7 +7,6 @@ import * as path from "node:path";
 import { Tokenizer as HfJsTokenizer } from "@huggingface/tokenizers";
 import { DataError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { BYTE_ORDER, BYTE_TO_CHAR } from "./bpe/bytes.js";
 import { ByteLevelBpeEncoder, type AddedTokenSpec, type ByteLevelBpeSpec } from "./bpe/encoder.js";
 import type { TrainedBpe } from "./bpe/train.js";
 import type { Tokenizer } from "./tokenizer-types.js";
@@ -359,6 +358,3 @@ export function saveTrainedTokenizer(trained: TrainedBpe, dir: string, opts: Sav
     return path.join(dir, name);
   });
 }
-
-/** The byte-level token strings in GPT-2 vocabulary order (ids 0–255 of a GPT-2 vocab without specials). */
-export const BYTE_TOKENS: readonly string[] = BYTE_ORDER.map((b) => BYTE_TO_CHAR[b]);

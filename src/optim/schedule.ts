@@ -15,6 +15,7 @@
 //   cosine:                after warmup p = (n − W)/(N − W), lr = η_f + (η − η_f)·½(1 + cos πp), with
 //                          η_f = finalFraction·η (default 0.1); the same endpoint convention (p = 1 at n = N).
 // C = decaySteps, or round(decayFraction·N) (default fraction 0.2). Default shape "1-sqrt" (the paper's best).
+// lr(step) accepts any finite step ≥ 0 (fractional steps follow the same formulas, for plots).
 import { ConfigError } from "../errors.js";
 
 export type ScheduleKind = "constant" | "cosine" | "wsd";
@@ -60,7 +61,8 @@ const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFin
 export function validateSchedule(cfg: ScheduleConfig, path = "schedule"): string[] {
   const p: string[] = [];
   const at = (k: keyof ScheduleConfig, msg: string) => p.push(`${path}.${SCHEDULE_KEYS[k]}: ${msg}`);
-  if (!SCHEDULE_KINDS.includes(cfg.kind)) at("kind", `must be one of ${SCHEDULE_KINDS.join(", ")}, got ${JSON.stringify(cfg.kind)}`);
+  const kindOk = SCHEDULE_KINDS.includes(cfg.kind);
+  if (!kindOk) at("kind", `must be one of ${SCHEDULE_KINDS.join(", ")}, got ${JSON.stringify(cfg.kind)}`);
   if (!isNum(cfg.lr) || cfg.lr <= 0) at("lr", `must be a number > 0, got ${String(cfg.lr)}`);
   const stepsOk = isInt(cfg.steps) && cfg.steps >= 1;
   if (!stepsOk) at("steps", `must be an integer >= 1, got ${String(cfg.steps)}`);
@@ -70,6 +72,7 @@ export function validateSchedule(cfg: ScheduleConfig, path = "schedule"): string
   if (cfg.warmupStartFactor !== undefined && (!isNum(cfg.warmupStartFactor) || cfg.warmupStartFactor < 0 || cfg.warmupStartFactor > 1)) {
     at("warmupStartFactor", `must be in [0, 1], got ${String(cfg.warmupStartFactor)}`);
   }
+  if (!kindOk) return p; // kind-specific keys cannot be judged without a kind
   if (cfg.kind === "cosine") {
     if (cfg.finalFraction !== undefined && (!isNum(cfg.finalFraction) || cfg.finalFraction < 0 || cfg.finalFraction > 1)) {
       at("finalFraction", `must be in [0, 1], got ${String(cfg.finalFraction)}`);

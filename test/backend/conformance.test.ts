@@ -3,8 +3,8 @@
 // with the same float32-representable random inputs, over awkward shapes; then determinism
 // (bit-identical repeats at 1 and 2 threads) and thread-count independence up to tolerance.
 // To add a backend (a GPU one later), add a factory to BACKENDS; nothing else changes.
-// Tolerances are stated per op below with their reasoning; each was also checked against a
-// naive float32 emulation (sequential float32 accumulation, the worst ordering a fast kernel is
+// Tolerances are stated per op below with their reasoning; each was also checked once against a
+// throwaway naive float32 emulation (sequential float32 accumulation, the worst ordering a fast kernel is
 // likely to use), which stays at ≤10% of every tolerance except AdamW's m/v (≤20%).
 // CONFORMANCE_REPORT=1 prints each check's max |diff| as a fraction of its tolerance.
 import { describe, it } from "node:test";

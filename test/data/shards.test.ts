@@ -51,7 +51,7 @@ function writeCorpus(dir: string): { file: string; unique: string[] } {
 }
 
 function opts(out: string, file: string, extra: Partial<TokenizeOptions> = {}): TokenizeOptions {
-  return { out, sources: [{ name: "web", paths: [file] }], tokenizer: byteTokenizer(), fingerprint: FP, shardTokens: 4096, valFraction: 0.05, ...extra };
+  return { out, sources: [{ name: "web", paths: [file] }], tokenizer: byteTokenizer(), fingerprint: FP, shardTokens: 16384, valFraction: 0.05, ...extra };
 }
 
 function readDocs(dir: string, source: string, split: Split, tok: Tokenizer): string[] {
@@ -116,7 +116,7 @@ test("tokenize: documents round-trip in order, duplicates dropped, val split by 
   assert.equal(idx.sources.web.train.tokens + idx.sources.web.val.tokens, totalBytes, "tokens = bytes + one EOS per doc");
   const m = readManifest(out, "web");
   assert.ok(m.shards.filter((s) => s.split === "train").length >= 3, "several train shards");
-  assert.ok(m.shards.every((s) => s.tokens <= 4096));
+  assert.ok(m.shards.every((s) => s.tokens <= 16384));
   // The val split depends only on document content: a shuffled corpus holds out the same documents.
   const d2 = tmpDir();
   const shuffled = path.join(d2, "shuffled.jsonl");
@@ -159,8 +159,8 @@ test("resume: deleting the last shard and leaving a temp file, a rerun writes id
   const [third] = await tokenizeSources(opts(part, file));
   assert.equal(third.status, "up to date");
   assert.equal(third.encodedTokens, 0);
-  await assert.rejects(tokenizeSources(opts(part, file, { shardTokens: 2048 })), (e: unknown) => e instanceof DataError && /settings\.shardTokens: was 4096, now 2048/.test(e.message));
-  const [forced] = await tokenizeSources(opts(part, file, { shardTokens: 2048, force: true }));
+  await assert.rejects(tokenizeSources(opts(part, file, { shardTokens: 8192 })), (e: unknown) => e instanceof DataError && /settings\.shardTokens: was 16384, now 8192/.test(e.message));
+  const [forced] = await tokenizeSources(opts(part, file, { shardTokens: 8192, force: true }));
   assert.equal(forced.status, "written");
 });
 
@@ -177,11 +177,12 @@ test("uint32 shards for large vocabularies; windowed reads equal in-memory reads
   const d = tmpDir();
   const { file } = writeCorpus(d);
   const tok = byteTokenizer(70000);
-  await tokenizeSources(opts(path.join(d, "o"), file, { tokenizer: tok }));
+  await tokenizeSources(opts(path.join(d, "o"), file, { tokenizer: tok, shardTokens: 4096 }));
   assert.equal(readIndex(path.join(d, "o")).tokenBytes, 4);
   const mem = openShards(path.join(d, "o"), "web", "train");
   const win = openShards(path.join(d, "o"), "web", "train", { inMemoryBelowBytes: 0 });
   assert.ok(mem.inMemory && !win.inMemory);
+  assert.ok(readManifest(path.join(d, "o"), "web").shards.length > 5, "reads below cross shard boundaries");
   assert.equal(mem.numTokens, win.numTokens);
   for (const [start, len] of [[0, 10], [4090, 20], [mem.numTokens - 9000, 9000], [123, 0]]) {
     assert.deepEqual(win.read(start, len), mem.read(start, len), `read(${start}, ${len})`);

@@ -113,7 +113,7 @@ export const command: Command = {
       throw new UsageError(`schedule: --kind must be one of ${SCHEDULE_KINDS.join(", ")}, got "${kind}"`);
     }
     const steps = numberOpt(NAME, "steps", requireOpt(NAME, "steps", v.steps), { int: true, min: 1 }) as number;
-    const lr = numberOpt(NAME, "lr", requireOpt(NAME, "lr", v.lr), { min: 0 }) as number;
+    const lr = numberOpt(NAME, "lr", requireOpt(NAME, "lr", v.lr)) as number; // > 0 checked by validateSchedule
     const shape = v.shape as string | undefined;
     if (shape !== undefined && !DECAY_SHAPES.includes(shape as DecayShape)) {
       throw new UsageError(`schedule: --shape must be one of ${DECAY_SHAPES.join(", ")}, got "${shape}"`);
@@ -179,7 +179,7 @@ export const command: Command = {
     }
     const heads = ["step", "phase", ...variants.map((x) => (variants.length > 1 ? x.label : "lr"))];
     const rows = keySteps(cfg).map(([n, label]) => [n, label, ...fns.map((f) => f(n))]);
-    console.log(`${variants[0].label} schedule: ${steps} steps, peak lr ${lr}`);
+    console.log(`${variants[0].label} schedule: ${steps} step${steps === 1 ? "" : "s"}, peak lr ${lr}`);
     console.log(table(heads, rows));
     for (let i = 0; i < variants.length; i++) {
       console.log(`${sparkline(fns[i], steps, lr)}  ${variants.length > 1 ? variants[i].label : ""}`.trimEnd());

@@ -29,7 +29,11 @@ type WorkerMsg = { type: "done"; chars: number } | { type: "counts"; keys: strin
 export async function countPretokensInFiles(files: readonly string[], opts: CountOptions): Promise<Map<string, number>> {
   if (files.length === 0) throw new DataError("no input files given", "pass one or more UTF-8 text files");
   const sizes: number[] = [];
-  for (const f of files) sizes.push(await fileSize(f));
+  for (const f of files) {
+    const size = await fileSize(f);
+    if (size === 0) throw new DataError(`${f} is empty`, "remove it from the inputs or give it some text");
+    sizes.push(size);
+  }
   const bytesTotal = sizes.reduce((a, b) => a + b, 0);
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
   const sink: Sink = threads <= 1 ? new InlineSink(opts.specials) : new WorkerSink(threads, opts.specials);
@@ -38,7 +42,6 @@ export async function countPretokensInFiles(files: readonly string[], opts: Coun
   let bytesDone = 0;
   try {
     for (let i = 0; i < files.length; i++) {
-      if (sizes[i] === 0) throw new DataError(`${files[i]} is empty`, "remove it from the inputs or give it some text");
       await streamFile(files[i], block, opts.specials, sink, (n) => {
         bytesDone += n;
         opts.onProgress?.({ bytesDone, bytesTotal, seconds: (performance.now() - t0) / 1000 });

@@ -7,6 +7,9 @@ import { countPretokensInFiles, type CountProgress } from "./count.js";
 import { learnMerges, type MergeProgress } from "./merge.js";
 import { countPretokens, gpt2Regex, specialsRegex, splitOnSpecials } from "./pretokenize.js";
 
+/** Largest vocabulary trainBpe* accepts (token ids pack into pair keys below 2^21). */
+export const MAX_VOCAB = 2_000_000;
+
 export type TrainProgress = ({ phase: "count" } & CountProgress) | ({ phase: "merge" } & MergeProgress);
 
 export interface TrainBpeOptions {
@@ -36,6 +39,7 @@ export function validateTrainOptions(opts: TrainBpeOptions): number {
   const problems: string[] = [];
   if (!Number.isInteger(opts.vocabSize)) problems.push(`vocabSize: must be an integer, got ${opts.vocabSize}`);
   const min = 256 + specials.length;
+  if (opts.vocabSize > MAX_VOCAB) problems.push(`vocabSize: ${opts.vocabSize} is more than the ${MAX_VOCAB} supported`);
   if (opts.vocabSize < min) {
     problems.push(`vocabSize: ${opts.vocabSize} is smaller than the 256 byte tokens + ${specials.length} special token(s) = ${min}`);
   }

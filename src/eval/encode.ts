@@ -1,0 +1,82 @@
+// Text to scoring requests, tokenised the way lighteval does it (LightevalModel.tok_encode_pair,
+// non-pairwise): trailing whitespace of the context moves to the front of each continuation; the
+// context is encoded alone (length n) and context+continuation together; the continuation is
+// the whole encoding from position n on, and the context tokens are the whole encoding's first n
+// (n - 1 when the continuation would be empty). Choices whose context tokens agree share a request.
+import { DataError } from "../errors.js";
+import type { Tokenizer } from "../data/tokenizer-types.js";
+import type { LoglikRequest } from "./loglik.js";
+
+/** A multiple-choice item: choice i is continuation i scored after context i. */
+export interface ChoiceDoc {
+  contexts: string[];
+  continuations: string[];
+  gold: number;
+}
+
+export interface EncodedPair {
+  contexts: number[][];
+  continuations: number[][];
+}
+
+/** lighteval's tok_encode_pair for one context and its continuations. */
+export function encodePair(tok: Tokenizer, context: string, continuations: readonly string[]): EncodedPair {
+  const trimmed = context.replace(/\s+$/u, "");
+  const moved = context.slice(trimmed.length);
+  const ctxEnc = tok.encode(trimmed);
+  const out: EncodedPair = { contexts: [], continuations: [] };
+  for (const c of continuations) {
+    const whole = tok.encode(trimmed + moved + c);
+    const n = ctxEnc.length === whole.length ? ctxEnc.length - 1 : ctxEnc.length;
+    out.contexts.push(whole.slice(0, Math.max(0, n)));
+    out.continuations.push(whole.slice(Math.max(0, n)));
+  }
+  return out;
+}
+
+/** Where each choice of a doc landed: request r (of the doc's list), continuation j. */
+export interface DocRequests {
+  requests: LoglikRequest[];
+  where: Array<{ request: number; continuation: number }>;
+}
+
+/**
+ * Requests for one item. An empty context (nothing before the continuation) is given the
+ * tokenizer's BOS or EOS token as its context, as lm-evaluation-harness does.
+ */
+export function docRequests(tok: Tokenizer, doc: ChoiceDoc): DocRequests {
+  const n = doc.continuations.length;
+  const ctxTokens: number[][] = new Array(n);
+  const contTokens: number[][] = new Array(n);
+  const byContext = new Map<string, number[]>();
+  doc.contexts.forEach((c, i) => byContext.set(c, [...(byContext.get(c) ?? []), i]));
+  for (const [ctx, idx] of byContext) {
+    const enc = encodePair(tok, ctx, idx.map((i) => doc.continuations[i]));
+    idx.forEach((i, k) => {
+      ctxTokens[i] = enc.contexts[k];
+      contTokens[i] = enc.continuations[k];
+    });
+  }
+  const start = tok.bosId ?? tok.eosId;
+  const requests: LoglikRequest[] = [];
+  const where: DocRequests["where"] = [];
+  const byTokens = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    let ctx = ctxTokens[i];
+    if (ctx.length === 0) {
+      if (start === undefined) throw new DataError(`cannot score "${doc.continuations[i].slice(0, 40)}" with an empty context: the tokenizer has no BOS or EOS token to start from`);
+      ctx = [start];
+    }
+    if (contTokens[i].length === 0) throw new DataError(`choice ${i} ("${doc.continuations[i]}") encodes to no tokens`);
+    const key = ctx.join(",");
+    let r = byTokens.get(key);
+    if (r === undefined) {
+      r = requests.length;
+      byTokens.set(key, r);
+      requests.push({ context: ctx, continuations: [] });
+    }
+    (requests[r].continuations as number[][]).push(contTokens[i]);
+    where.push({ request: r, continuation: requests[r].continuations.length - 1 });
+  }
+  return { requests, where };
+}
