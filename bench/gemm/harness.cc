@@ -86,7 +86,7 @@ static void bench(const Opts& o) {
     Operands op(s);
     for (int t : o.threads) {
       omp_set_num_threads(t);
-      double sec = best_time([&] {
+      double sec = best_time(t, [&] {
         sgemm(s.ta, s.tb, s.M, s.N, s.K, op.a.data(), op.lda, op.b.data(), op.ldb, op.c.data(), op.ldc, s.acc);
       });
       report("smollab", s, t, sec);
@@ -97,6 +97,6 @@ static void bench(const Opts& o) {
 int main(int argc, char** argv) {
   if (argc > 1 && !strcmp(argv[1], "test")) return test();
   if (argc > 1 && !strcmp(argv[1], "bench")) return bench(Opts(argc, argv, 2)), 0;
-  std::printf("usage: harness test | harness bench [--json] [--threads 1,2] [shape-substring...]\n");
+  std::printf("usage: harness test | harness bench [--cpu-time] [--threads 1,2] [shape-substring...]\n");
   return 2;
 }

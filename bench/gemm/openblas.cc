@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
     Operands op(s);
     for (int t : o.threads) {
       openblas_set_num_threads(t);
-      double sec = best_time([&] {
+      double sec = best_time(t, [&] {
         cblas_sgemm(CblasRowMajor, s.ta ? CblasTrans : CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans,
                     s.M, s.N, s.K, 1.0f, op.a.data(), op.lda, op.b.data(), op.ldb, s.acc ? 1.0f : 0.0f,
                     op.c.data(), op.ldc);

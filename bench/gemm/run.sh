@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the sgemm harness (native/gemm.inc, AVX-512 + AVX2 + generic copies) and the OpenBLAS
 # reference timer into a temp dir, runs the correctness tests, then prints smollab vs OpenBLAS
-# GFLOP/s side by side. Usage: bench/gemm/run.sh [--json] [--threads 1,2] [shape-substring...]
+# GFLOP/s side by side. Usage: bench/gemm/run.sh [--json] [--cpu-time] [--threads 1,2] [shape...]
 # OpenBLAS (Debian libopenblas-dev) is a benchmark reference only, installed here if missing.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -12,6 +12,7 @@ const COMMANDS: Array<[name: string, load: () => Promise<{ command: Command }>]>
   ["init", () => import("./commands/init.js")],
   ["score", () => import("./commands/score.js")],
   ["generate", () => import("./commands/generate.js")],
+  ["eval", () => import("./commands/eval.js")],
   ["train", () => import("./commands/train.js")],
   ["cooldown", () => import("./commands/cooldown.js")],
   ["bench", () => import("./commands/bench.js")],

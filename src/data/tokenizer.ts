@@ -247,7 +247,7 @@ export function copyTokenizerFiles(srcDir: string, dstDir: string): string[] {
   if (!fs.existsSync(path.join(srcDir, "tokenizer.json"))) throw missing(srcDir);
   fs.mkdirSync(dstDir, { recursive: true });
   const written: string[] = [];
-  for (const f of TOKENIZER_FILES) {
+  for (const f of [...TOKENIZER_FILES, "vocab.json", "merges.txt"]) {
     const src = path.join(srcDir, f);
     if (!fs.existsSync(src)) continue;
     writeFileAtomic(path.join(dstDir, f), fs.readFileSync(src));

@@ -6,13 +6,11 @@ import * as path from "node:path";
 import type { Backend, FloatBuf } from "../backend/backend.js";
 import { CheckpointError, fmtShape } from "../errors.js";
 import { makeTempDirBeside, replaceDirAtomic, writeJsonAtomic } from "../io/atomic.js";
+import { copyTokenizerFiles } from "../data/tokenizer.js";
 import { hfConfigJson, readHfConfig } from "../io/hf-config.js";
 import { openCheckpoint, writeShardedCheckpoint, type TensorToWrite } from "../io/safetensors.js";
 import { parameterShapes, type LlamaConfig } from "./config.js";
 import { LlamaModel } from "./llama.js";
-
-/** Tokenizer files copied along with a model when present. */
-export const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt"];
 
 /** Tensors some exporters include that carry no weights we need. */
 const IGNORED = /(^|\.)rotary_emb\.inv_freq$/;
@@ -88,18 +86,4 @@ export function writeModelFiles<F extends FloatBuf>(model: LlamaModel<F>, dir: s
   if (opts.tokenizerDir) copyTokenizerFiles(opts.tokenizerDir, dir);
   for (const [name, value] of Object.entries(opts.extraJson ?? {})) writeJsonAtomic(path.join(dir, name), value);
   for (const [name, src] of Object.entries(opts.extraFiles ?? {})) fs.copyFileSync(src, path.join(dir, name));
-}
-
-/** Copy the tokenizer files that exist in `from` into `to`; returns the names copied. */
-export function copyTokenizerFiles(from: string, to: string): string[] {
-  const copied: string[] = [];
-  for (const f of TOKENIZER_FILES) {
-    const src = path.join(from, f);
-    if (fs.existsSync(src)) {
-      fs.copyFileSync(src, path.join(to, f));
-      copied.push(f);
-    }
-  }
-  if (!copied.includes("tokenizer.json")) throw new CheckpointError(`${from}: no tokenizer.json found`, "pass a directory made by `smol tokenizer train` or a Hugging Face model directory");
-  return copied;
 }
