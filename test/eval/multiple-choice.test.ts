@@ -1,0 +1,109 @@
+// Multiple-choice scoring on a tiny random model: acc / acc_norm must pick exactly the choices a
+// brute-force computation from the model's own log-probs picks; Winogrande's partial scoring
+// scores the shared continuation after each context; lighteval's pair tokenisation.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ReferenceBackend } from "../../src/backend/reference.js";
+import { loadTokenizer } from "../../src/data/tokenizer.js";
+import { docRequests, encodePair, type ChoiceDoc } from "../../src/eval/encode.js";
+import { scoreLoglikNaive } from "../../src/eval/loglik.js";
+import { evalChoiceDocs, normLength } from "../../src/eval/multiple-choice.js";
+import { hellaswagPreprocess, winograndeDoc } from "../../src/eval/prompts.js";
+import { packageRoot } from "../../src/util/paths.js";
+import { byteTokenizer, tinyModel } from "./fixture.js";
+
+/** log p(continuation | context) for byte-level text, by the oracle (one plain forward). */
+function bruteForce(model: ReturnType<typeof tinyModel>, context: string, continuation: string): number {
+  const enc = (s: string) => Array.from(Buffer.from(s, "utf8"));
+  return scoreLoglikNaive(model, [{ context: enc(context), continuations: [enc(continuation)] }])[0][0].logprob;
+}
+
+test("normLength: characters without one leading space (code points, as Python len)", () => {
+  assert.equal(normLength(" abc"), 3);
+  assert.equal(normLength("abc"), 3);
+  assert.equal(normLength(" é😀"), 2);
+  assert.equal(normLength(" "), 1);
+});
+
+test("acc and acc_norm pick what brute force over the model's own log-probs picks", async () => {
+  const tok = await byteTokenizer();
+  const model = tinyModel(new ReferenceBackend(), 7);
+  const stems = ["The cat sat on the", "Question: What is two plus two?\nAnswer:", "She opened the door and", "Rain falls from"];
+  const options = [[" mat", " a very long and winding answer here", " dog", " x"], [" four", " 4", " twenty-two", " fish and chips"], [" left.", " saw the sea", " smiled", " it was a long way down to the river"], [" clouds", " the sky above us all", " up", " nowhere"]];
+  let sawDisagreement = false;
+  const docs: ChoiceDoc[] = [];
+  const expected: Array<{ pred: number; predNorm: number }> = [];
+  stems.forEach((stem, i) => {
+    const lps = options[i].map((o) => bruteForce(model, stem, o));
+    const pred = lps.indexOf(Math.max(...lps));
+    const normed = lps.map((lp, j) => lp / (options[i][j].length - 1));
+    const predNorm = normed.indexOf(Math.max(...normed));
+    if (pred !== predNorm) sawDisagreement = true;
+    expected.push({ pred, predNorm });
+    // Gold alternates between the acc pick and the acc_norm pick, so both metrics are exercised.
+    docs.push({ contexts: options[i].map(() => stem), continuations: options[i], gold: i % 2 === 0 ? pred : predNorm });
+  });
+  assert.ok(sawDisagreement, "fixture should contain an item where length normalisation changes the pick");
+  const r = evalChoiceDocs(model, tok, docs, { batchSize: 3 });
+  r.items.forEach((it, i) => {
+    assert.equal(it.pred, expected[i].pred, `item ${i}: acc pick`);
+    assert.equal(it.predNorm, expected[i].predNorm, `item ${i}: acc_norm pick`);
+    options[i].forEach((o, j) => assert.ok(Math.abs(it.logprobs[j] - bruteForce(model, stems[i], o)) < 1e-9, `item ${i} choice ${j}: log-prob`));
+  });
+  const wantAcc = docs.filter((d, i) => d.gold === expected[i].pred).length / docs.length;
+  const wantNorm = docs.filter((d, i) => d.gold === expected[i].predNorm).length / docs.length;
+  assert.equal(r.metrics.acc.value, wantAcc);
+  assert.equal(r.metrics.acc_norm.value, wantNorm);
+  // Sample stderr of the mean of 0/1 scores.
+  const p = wantAcc, n = docs.length;
+  assert.ok(Math.abs(r.metrics.acc.stderr! - Math.sqrt((p * (1 - p) * n) / (n - 1) / n)) < 1e-12);
+  assert.equal(r.chance, 0.25);
+  model.dispose();
+});
+
+test("Winogrande partial scoring: the shared continuation is scored after each context option", async () => {
+  const tok = await byteTokenizer();
+  const model = tinyModel(new ReferenceBackend(), 2);
+  const doc = winograndeDoc({
+    file: "winogrande.jsonl", line: 1,
+    value: { context_options: ["Sarah was a much better surgeon than Maria so Sarah", "Sarah was a much better surgeon than Maria so Maria"], continuation: "always got the easier cases.", gold: 1 },
+  });
+  assert.deepEqual(doc.continuations, [" always got the easier cases.", " always got the easier cases."]);
+  const r = evalChoiceDocs(model, tok, [doc]);
+  const want = doc.contexts.map((c) => bruteForce(model, c, " always got the easier cases."));
+  r.items[0].logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - want[j]) < 1e-9, `option ${j}: ${lp} vs ${want[j]}`));
+  // Partial scoring is not the probability of the whole sentence: the option words are not scored.
+  const whole = doc.contexts.map((c) => bruteForce(model, "Sarah was a much better surgeon than Maria so", c.slice(c.lastIndexOf(" ")) + " always got the easier cases."));
+  assert.ok(Math.abs(whole[0] - want[0]) > 1e-3);
+  assert.equal(r.items[0].pred, want[0] > want[1] ? 0 : 1);
+  // Two different contexts: two requests with one continuation each.
+  assert.equal(docRequests(tok, doc).requests.length, 2);
+  model.dispose();
+});
+
+test("encodePair follows lighteval: trailing context space moves to the continuation; split at the context's token length", async () => {
+  const tok = await loadTokenizer(`${packageRoot()}/data/tokenizer/gpt2`);
+  const ctx = "Question: What do cows drink?\nAnswer:";
+  const enc = encodePair(tok, ctx + " ", ["milk", " water"]);
+  const ctxIds = tok.encode(ctx);
+  assert.deepEqual(enc.contexts[0], ctxIds);
+  assert.deepEqual(enc.continuations[0], tok.encode(" milk"));
+  assert.equal(tok.decode(enc.continuations[1]), "  water");
+  // A continuation that merges with the end of the context: the split is at the context's length
+  // in the whole encoding, so the context part differs from the context encoded alone.
+  const merged = encodePair(tok, "The quick bro", ["wn fox"]);
+  assert.deepEqual([...merged.contexts[0], ...merged.continuations[0]], tok.encode("The quick brown fox"));
+  assert.equal(merged.contexts[0].length, tok.encode("The quick bro").length);
+  assert.notDeepEqual(merged.contexts[0], tok.encode("The quick bro"));
+  // Choices whose context tokens agree share one request; a diverging one gets its own.
+  const dr = docRequests(tok, { contexts: ["The quick bro", "The quick bro", "The quick bro"], continuations: [" fox", "wn fox", " cat"], gold: 0 });
+  assert.equal(dr.requests.length, 2);
+  assert.deepEqual(dr.where.map((w) => w.request), [0, 1, 0]);
+  // A continuation that encodes to nothing new takes the context's last token (lighteval).
+  const empty = encodePair(tok, "Hello", [""]);
+  assert.equal(empty.continuations[0].length, 1);
+});
+
+test("HellaSwag preprocessing removes WikiHow artifacts as lm-evaluation-harness does", () => {
+  assert.equal(hellaswagPreprocess("How to cook [title] Boil water. [step] Add salt."), "How to cook. Boil water. Add salt.");
+});
