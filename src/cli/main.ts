@@ -15,6 +15,7 @@ const COMMANDS: Array<[name: string, load: () => Promise<{ command: Command }>]>
   ["eval", () => import("./commands/eval.js")],
   ["train", () => import("./commands/train.js")],
   ["cooldown", () => import("./commands/cooldown.js")],
+  ["swa", () => import("./commands/swa.js")],
   ["bench", () => import("./commands/bench.js")],
   ["schedule", () => import("./commands/schedule.js")],
   ["fit", () => import("./commands/fit.js")],

@@ -2,13 +2,15 @@
 // perplexity task. The fast path runs the context once into a KV cache (requests whose contexts
 // have equal length share one batched prefill), copies the cached keys/values to one row per
 // continuation, and scores all continuations in one batched forward from the cache (right
-// padding is harmless under causal attention: pads only follow the scored positions).
+// padding is harmless under causal attention: pads only follow the scored positions). The output
+// head runs only on the rows that are scored (hidden.ts).
 // scoreLoglikNaive is its oracle twin: one plain forward of context+continuation per choice.
 import type { FloatBuf } from "../backend/backend.js";
 import { ShapeError } from "../errors.js";
 import { KVCache, type LlamaModel } from "../models/llama.js";
 import { Engine } from "../tensor/engine.js";
 import * as F from "../tensor/ops.js";
+import { RowLogits } from "./hidden.js";
 
 /** One context with the continuations to score after it (token ids). */
 export interface LoglikRequest {
@@ -30,6 +32,8 @@ export interface ContinuationScore {
 export interface LoglikOptions {
   /** Requests with equally long contexts scored together (default 8). */
   batchSize?: number;
+  /** Cap on tokens run through the model per batch (default 4096); one request always fits. */
+  maxBatchTokens?: number;
   /** Cap on logits rows × vocabulary held at once (default 2^24 floats); one request always fits. */
   maxLogitElements?: number;
   /** Also decide whether each continuation is the model's greedy one (LAMBADA accuracy). */
@@ -73,10 +77,12 @@ export function scoreLoglik<Fb extends FloatBuf>(model: LlamaModel<Fb>, reqs: re
   const V = model.config.vocab;
   const batchSize = Math.max(1, opts.batchSize ?? 8);
   const maxRows = Math.max(1, Math.floor((opts.maxLogitElements ?? 2 ** 24) / V));
+  const maxTokens = Math.max(1, opts.maxBatchTokens ?? 4096);
   const out: ContinuationScore[][] = reqs.map((r) => r.continuations.map((c) => ({ logprob: 0, tokens: c.length })));
   // Equal context lengths can share a prefill: walk the requests sorted by context length.
   const order = [...prepared].sort((a, b) => b.context.length - a.context.length || a.index - b.index);
   const e = new Engine(model.be);
+  const rl = new RowLogits(model);
   let done = 0;
   try {
     e.noGrad(() => {
@@ -85,28 +91,35 @@ export function scoreLoglik<Fb extends FloatBuf>(model: LlamaModel<Fb>, reqs: re
         const L = order[i].context.length;
         const batch = [order[i]];
         let feed = order[i].feed;
+        const rowsOf = (p: Prepared) => 1 + p.continuations.reduce((a, ct) => a + ct.length - 1, 0);
+        let rows = rowsOf(order[i]);
+        let conts = order[i].continuations.length;
         for (let j = i + 1; j < order.length && batch.length < batchSize && order[j].context.length === L; j++) {
           const f = Math.max(feed, order[j].feed);
-          const conts = batch.reduce((a, p) => a + p.continuations.length, 0) + order[j].continuations.length;
-          const need = (batch.length + 1) * L + conts * f;
-          if (need > maxRows) break;
+          const n = conts + order[j].continuations.length;
+          const r = rows + rowsOf(order[j]);
+          if ((batch.length + 1) * L + n * f > maxTokens || r > maxRows) break;
           batch.push(order[j]);
           feed = f;
+          conts = n;
+          rows = r;
         }
-        scoreBatch(e, model, batch, L, feed, opts.greedy ?? false, out);
+        scoreBatch(e, rl, batch, L, feed, opts.greedy ?? false, out);
         i += batch.length;
         done += batch.length;
         opts.onProgress?.(done, order.length);
       }
     });
   } finally {
+    rl.dispose();
     e.arena.dispose();
   }
   return out;
 }
 
 /** One batch: k contexts of length L prefilled together, then every continuation from the cache. */
-function scoreBatch<Fb extends FloatBuf>(e: Engine<Fb>, model: LlamaModel<Fb>, batch: Prepared[], L: number, feed: number, greedy: boolean, out: ContinuationScore[][]): void {
+function scoreBatch<Fb extends FloatBuf>(e: Engine<Fb>, rl: RowLogits<Fb>, batch: Prepared[], L: number, feed: number, greedy: boolean, out: ContinuationScore[][]): void {
+  const model = rl.model;
   const be = model.be;
   const c = model.config;
   const V = c.vocab;
@@ -115,18 +128,15 @@ function scoreBatch<Fb extends FloatBuf>(e: Engine<Fb>, model: LlamaModel<Fb>, b
   let cont: KVCache<Fb> | undefined;
   try {
     const ids = new Int32Array(k * L);
-    const targets = new Int32Array(k * L).fill(-1);
-    batch.forEach((p, i) => {
-      ids.set(p.context, i * L);
-      targets[i * L + L - 1] = p.continuations[0][0];
-    });
-    const logits = model.forward(e, ids, k, L, pre);
-    const { losses } = F.crossEntropy(e, logits, targets);
+    batch.forEach((p, i) => ids.set(p.context, i * L));
+    const h = rl.hidden(e, ids, k, L, pre);
     // The last context position predicts every continuation's first token.
+    const lastRows = Int32Array.from(batch, (_, i) => i * L + L - 1);
+    const logits = rl.logits(e, h, lastRows);
+    const { losses } = F.crossEntropy(e, logits, Int32Array.from(batch, (p) => p.continuations[0][0]));
     batch.forEach((p, i) => {
-      const row = i * L + L - 1;
-      const x = logits.data.subarray(row * V, (row + 1) * V);
-      const lse = losses[row] + x[p.continuations[0][0]];
+      const x = logits.data.subarray(i * V, (i + 1) * V);
+      const lse = losses[i] + x[p.continuations[0][0]];
       const best = greedy ? argmaxRow(x) : -1;
       p.continuations.forEach((ct, j) => {
         const s = out[p.index][j];
@@ -140,33 +150,37 @@ function scoreBatch<Fb extends FloatBuf>(e: Engine<Fb>, model: LlamaModel<Fb>, b
     const maxT = L + feed;
     cont = new KVCache(be, c, R, maxT);
     const rowElems = c.kvHeads * c.headDim;
-    let r = 0;
     const rowOf: Array<{ p: Prepared; j: number; r: number }> = [];
     batch.forEach((p, i) => {
       p.continuations.forEach((_, j) => {
+        const r = rowOf.length;
         for (let l = 0; l < c.layers; l++) {
           cont!.k[l].set(pre.k[l].subarray(i * L * rowElems, (i + 1) * L * rowElems), r * maxT * rowElems);
           cont!.v[l].set(pre.v[l].subarray(i * L * rowElems, (i + 1) * L * rowElems), r * maxT * rowElems);
         }
         rowOf.push({ p, j, r });
-        r++;
       });
     });
     cont.length = L;
     const ids2 = new Int32Array(R * feed);
-    const targets2 = new Int32Array(R * feed).fill(-1);
-    for (const { p, j, r: row } of rowOf) {
+    const wanted: number[] = [];
+    const targets: number[] = [];
+    for (const { p, j, r } of rowOf) {
       const ct = p.continuations[j];
-      for (let t = 0; t < feed; t++) ids2[row * feed + t] = t < ct.length - 1 ? ct[t] : ct[0];
-      for (let t = 1; t < ct.length; t++) targets2[row * feed + t - 1] = ct[t];
+      for (let t = 0; t < feed; t++) ids2[r * feed + t] = t < ct.length - 1 ? ct[t] : ct[0];
+      for (let t = 1; t < ct.length; t++) {
+        wanted.push(r * feed + t - 1);
+        targets.push(ct[t]);
+      }
     }
-    const logits2 = model.forward(e, ids2, R, feed, cont);
-    const { losses: losses2 } = F.crossEntropy(e, logits2, targets2);
-    for (const { p, j, r: row } of rowOf) {
+    const h2 = rl.hidden(e, ids2, R, feed, cont);
+    const logits2 = rl.logits(e, h2, Int32Array.from(wanted));
+    const { losses: losses2 } = F.crossEntropy(e, logits2, Int32Array.from(targets));
+    let q = 0;
+    for (const { p, j } of rowOf) {
       const ct = p.continuations[j];
       const s = out[p.index][j];
-      for (let t = 1; t < ct.length; t++) {
-        const q = row * feed + t - 1;
+      for (let t = 1; t < ct.length; t++, q++) {
         s.logprob -= losses2[q];
         if (greedy && s.greedy) s.greedy = argmaxRow(logits2.data.subarray(q * V, (q + 1) * V)) === ct[t];
       }

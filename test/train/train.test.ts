@@ -12,6 +12,8 @@ import { Trainer, TrainingError, modelConfigFor } from "../../src/train/trainer.
 import type { TrainConfig } from "../../src/train/config.js";
 import { readMetrics } from "../../src/train/metrics.js";
 import { listCheckpoints } from "../../src/train/checkpoint.js";
+import { averageWindows } from "../../src/train/swa.js";
+import { openSafetensors } from "../../src/io/safetensors.js";
 import { makeShardDir, tinyConfig } from "./fixture.js";
 
 const data = await makeShardDir();
@@ -47,6 +49,14 @@ test("loss falls, metrics have the documented fields, SWA and EMA are evaluated"
   assert.deepEqual(Object.keys(lastEval.val_loss as object).sort(), ["math", "prose"]);
   assert.ok(typeof lastEval.val_loss_swa_mean === "number" && typeof lastEval.val_loss_ema_mean === "number");
   assert.ok(fs.existsSync(path.join(dir, "swa", "window-10.safetensors")));
+  // a longer horizon after the fact: the mean of the two window means
+  const { model, windows } = averageWindows(be, dir, 0, 20);
+  assert.deepEqual(windows, [10, 20]);
+  const w10 = openSafetensors(path.join(dir, "swa", "window-10.safetensors")).read("model.norm.weight");
+  const w20 = openSafetensors(path.join(dir, "swa", "window-20.safetensors")).read("model.norm.weight");
+  const got = model.params.get("model.norm.weight").data;
+  w10.forEach((v, i) => assert.ok(Math.abs(got[i] - (v + w20[i]) / 2) < 1e-6));
+  model.dispose();
   // averaging must not disturb training: same losses as a run without it
   const plain = path.join(root, "plain");
   train(tinyConfig(data), plain);
