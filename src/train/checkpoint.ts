@@ -29,6 +29,7 @@ export interface TrainerState {
   stage: number;
   elapsed_s: number;
   tokens_by_source: Record<string, number>;
+  tokens_by_stage?: Record<string, number>;
 }
 
 /** Named float buffers saved next to the model (e.g. m and v, SWA sums, EMA weights). */

@@ -9,7 +9,7 @@ export interface TrainingStream {
   next(B: number, T: number, stageIndex: number): Batch;
   cursor(): unknown;
   restore(cursor: unknown): void;
-  /** Epochs started per source (1 = first pass). */
+  /** Epochs of data consumed per source (fractional: 1.5 = one and a half passes). */
   epochs(): Record<string, number>;
   close(): void;
 }

@@ -108,6 +108,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
   private elapsed = 0;
   private rng: Rng;
   private tokensBySource: Record<string, number> = {};
+  private tokensByStage: Record<string, number> = {};
   private resumedFrom: number | undefined;
   private readonly tokenizerDir: string | undefined;
 
@@ -184,6 +185,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
     this.tokens = st.tokens;
     this.elapsed = sameRun ? st.elapsed_s : 0;
     this.tokensBySource = { ...st.tokens_by_source };
+    this.tokensByStage = { ...(st.tokens_by_stage ?? {}) };
     this.rng = Rng.fromState(st.rng as Parameters<typeof Rng.fromState>[0]);
     this.stream.restore(st.data_cursor);
     this.resumedFrom = st.step;
@@ -200,6 +202,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
       format: "smollab-trainer-state", version: 1, step: this.step, tokens: this.tokens, config_hash: configHash(this.cfg),
       optimizer_step: this.opt.step, data_cursor: this.stream.cursor(), rng: this.rng.getState(), averaging: this.averager.state,
       stage: this.stageIndex(Math.max(0, this.step - 1)), elapsed_s: this.elapsed, tokens_by_source: this.tokensBySource,
+      tokens_by_stage: this.tokensByStage,
     };
     const dir = saveCheckpoint(this.runDir, this.model, st, { m: this.opt.m, v: this.opt.v }, this.averager.buffers(), { tokenizerDir: this.tokenizerDir });
     const protect = [...(this.cfg.checkpoint.at_steps ?? []), ...this.cfg.data.stages.map((s) => s.endStep)];
@@ -282,6 +285,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
         this.step++;
         this.tokens += tokens_per_step;
         for (const [s, n] of Object.entries(bySource)) this.tokensBySource[s] = (this.tokensBySource[s] ?? 0) + n;
+        this.tokensByStage[stage.name] = (this.tokensByStage[stage.name] ?? 0) + tokens_per_step;
         finalLoss = loss;
         const closed = this.averager.observe(this.step, this.model.params.data);
         if (closed !== undefined) this.saveSwaWindow(closed);
@@ -295,7 +299,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
           this.metrics.append({
             type: "train", step: this.step, tokens: this.tokens, stage: stage.name, lr, loss, grad_norm: gradNorm,
             tokens_per_s: tokPerS, elapsed_s: this.elapsed, flops: this.tokens * flops.train,
-            tokens_by_source: { ...this.tokensBySource }, epochs: this.stream.epochs(),
+            tokens_by_source: { ...this.tokensBySource }, tokens_by_stage: { ...this.tokensByStage }, epochs: this.stream.epochs(),
           });
           windowStart = performance.now();
           windowTokens = 0;
