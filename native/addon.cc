@@ -298,8 +298,9 @@ SMOL_FN(js_native_bytes) {
 // ---------------------------------------------------------------- kernels
 // Argument order matches src/backend/backend.ts: outputs, inputs, then shapes.
 
-SMOL_FN(js_matmul) {
-  Args a(env, info, "matmul");
+// matmul and matmulBf16 share arguments; `bf16` picks the kernel.
+napi_value matmul_call(napi_env env, napi_callback_info info, bool bf16) {
+  Args a(env, info, bf16 ? "matmulBf16" : "matmul");
   float* c = a.f32(0);
   const float* A = a.f32(1);
   const float* B = a.f32(2);
@@ -308,9 +309,13 @@ SMOL_FN(js_matmul) {
   const int64_t batch = a.i64(9), sA = a.i64(10), sB = a.i64(11), sC = a.i64(12);
   if (!a.ok()) return nullptr;
   const int lda = tA ? M : Kd, ldb = tB ? Kd : N;
-  for (int64_t i = 0; i < batch; ++i) K->sgemm(tA, tB, M, N, Kd, A + i * sA, lda, B + i * sB, ldb, c + i * sC, N, acc);
+  const auto gemm = bf16 ? K->sgemm_bf16 : K->sgemm;
+  for (int64_t i = 0; i < batch; ++i) gemm(tA, tB, M, N, Kd, A + i * sA, lda, B + i * sB, ldb, c + i * sC, N, acc);
   return a.undefined();
 }
+
+SMOL_FN(js_matmul) { return matmul_call(env, info, false); }
+SMOL_FN(js_matmul_bf16) { return matmul_call(env, info, true); }
 
 // Elementwise: (out, a, b, n).
 #define SMOL_BINARY(jsfn, kernel)                              \
@@ -594,6 +599,7 @@ NAPI_MODULE_INIT() {
       {"free", js_free},
       {"nativeBytes", js_native_bytes},
       {"matmul", js_matmul},
+      {"matmulBf16", js_matmul_bf16},
       {"add", js_add},
       {"mul", js_mul},
       {"axpy", js_axpy},

@@ -56,6 +56,11 @@ struct KernelTable {
                                  const int32_t* targets, const float* dlosses, int64_t N, int64_t V);
   void (*adamw)(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1,
                 float beta2, float eps, float weight_decay, int step);
+
+  // sgemm with every input element rounded to bfloat16 (nearest even) and fp32 accumulation
+  // (native/gemm_bf16.inc); C keeps fp32. bf16 values below 2^-126 may be flushed to zero.
+  void (*sgemm_bf16)(bool transA, bool transB, int M, int N, int K, const float* A, int lda,
+                     const float* B, int ldb, float* C, int ldc, bool accumulate);
 };
 
 extern const KernelTable kTableAvx512;

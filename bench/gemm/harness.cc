@@ -29,10 +29,10 @@ static float frand() { return (float)((rng = rng * 1664525u + 1013904223u) >> 8)
 static bool check(bool ta, bool tb, int M, int N, int K, bool acc, int pad) {
   const int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
   const float nan = std::nanf("");
-  std::vector<float> A((size_t)(ta ? K : M) * lda, nan), B((size_t)(tb ? N : K) * ldb, nan),
-      C((size_t)M * ldc, nan);
-  auto at = [&](int i, int k) -> float& { return ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]; };
-  auto bt = [&](int k, int j) -> float& { return tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]; };
+  std::vector<float> A((size_t)(ta ? K : M) * lda, nan), B((size_t)(tb ? N : K) * ldb, nan);
+  std::vector<float> C((size_t)M * ldc, nan);
+  auto at = [&](int i, int k) -> float& { return A[ta ? (size_t)k * lda + i : (size_t)i * lda + k]; };
+  auto bt = [&](int k, int j) -> float& { return B[tb ? (size_t)j * ldb + k : (size_t)k * ldb + j]; };
   for (int i = 0; i < M; i++)
     for (int k = 0; k < K; k++) at(i, k) = frand();
   for (int k = 0; k < K; k++)
@@ -49,12 +49,15 @@ static bool check(bool ta, bool tb, int M, int N, int K, bool acc, int pad) {
     for (int j = 0; j < N; j++) {
       const size_t ij = (size_t)i * ldc + j;
       double ref = acc ? C0[ij] : 0, mag = std::fabs(ref);
-      for (int k = 0; k < K; k++) ref += (double)at(i, k) * bt(k, j), mag += std::fabs((double)at(i, k) * bt(k, j));
+      for (int k = 0; k < K; k++) {
+        const double p = (double)at(i, k) * bt(k, j);
+        ref += p, mag += std::fabs(p);
+      }
       const double err = std::fabs(C[ij] - ref), tol = (K + 2) * 0x1p-23 * mag + 1e-30;
       worst = std::max(worst, err / tol);
       if (!(err <= tol) || std::memcmp(&C[ij], &C1[ij], 4)) {
-        std::printf("FAIL ta=%d tb=%d M=%d N=%d K=%d acc=%d pad=%d at [%d,%d]: got %g (1 thread %g) want %g\n",
-                    ta, tb, M, N, K, acc, pad, i, j, C[ij], C1[ij], ref);
+        std::printf("FAIL ta=%d tb=%d M=%d N=%d K=%d acc=%d pad=%d at [%d,%d]: got %g (1 thread %g) "
+                    "want %g\n", ta, tb, M, N, K, acc, pad, i, j, C[ij], C1[ij], ref);
         return false;
       }
     }
@@ -70,9 +73,10 @@ static int test() {
     for (int tb = 0; tb < 2; tb++)
       for (int M : dims)
         for (int N : {1, 3, 16, 17, 33, 47, 64, 97})
-          for (int K : {1, 4, 17, 64}) n++, bad += !check(ta, tb, M, N, K, (M + N + K) % 2, (M * N) % 3);
+          for (int K : {1, 4, 17, 64}) n++, bad += !check(ta, tb, M, N, K, (M + N + K) % 2, M * N % 3);
   // Several blocks in every direction (KC, MC, NC edges), larger and odd.
-  const int big[][3] = {{257, 300, 513}, {200, 4200, 300}, {1000, 77, 777}, {35, 5000, 600}, {300, 300, 1200}};
+  const int big[][3] = {{257, 300, 513}, {200, 4200, 300}, {1000, 77, 777}, {35, 5000, 600},
+                        {300, 300, 1200}};
   for (auto& d : big)
     for (int ta = 0; ta < 2; ta++)
       for (int tb = 0; tb < 2; tb++) n++, bad += !check(ta, tb, d[0], d[1], d[2], (ta + tb) % 2, ta + 2 * tb);
@@ -87,7 +91,8 @@ static void bench(const Opts& o) {
     for (int t : o.threads) {
       omp_set_num_threads(t);
       double sec = best_time(t, [&] {
-        sgemm(s.ta, s.tb, s.M, s.N, s.K, op.a.data(), op.lda, op.b.data(), op.ldb, op.c.data(), op.ldc, s.acc);
+        sgemm(s.ta, s.tb, s.M, s.N, s.K, op.a.data(), op.lda, op.b.data(), op.ldb, op.c.data(), op.ldc,
+              s.acc);
       });
       report("smollab", s, t, sec);
     }

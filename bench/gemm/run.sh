@@ -17,7 +17,8 @@ g++ $F $AVX512 "$here/harness.cc" -o "$out/harness_avx512"
 g++ $F -mavx2 -mfma -mf16c "$here/harness.cc" -o "$out/harness_avx2"
 g++ $F "$here/harness.cc" -o "$out/harness_generic"
 g++ -O2 -std=c++17 "$here/openblas.cc" -o "$out/openblas" -lopenblas
-for isa in avx512 avx2 generic; do echo -n "$isa: " >&2; "$out/harness_$isa" test >&2; done
+g++ ${F/-O3/-O1} $AVX512 -g -fsanitize=address,undefined "$here/harness.cc" -o "$out/harness_asan"
+for isa in avx512 avx2 generic asan; do echo -n "$isa: " >&2; "$out/harness_$isa" test >&2; done
 
 json=0
 args=()

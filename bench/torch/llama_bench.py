@@ -15,6 +15,7 @@ formula as src/bench/model.ts computeFlopsPerToken (bench/compare.mjs cross-chec
 Usage: /usr/bin/python3 bench/torch/llama_bench.py train|eval|generate --model PRESET|SHAPE
          [--seq 256] [--batch 16] [--steps N] [--warmup 2] [--threads N] [--peak 228] [--json]
        /usr/bin/python3 bench/torch/llama_bench.py flops --model SHAPE --seq T   (FLOPs per token)
+       /usr/bin/python3 bench/torch/llama_bench.py check --weights FILE.json      (same-model check)
 Example: /usr/bin/python3 bench/torch/llama_bench.py train --model research-7m --threads 2 --json
 """
 import argparse
@@ -270,11 +271,45 @@ def run(a):
     }
 
 
+def check(path):
+    """Same-model check: load SmolLab's weights (HF names), recompute its loss on its tokens, and
+    compare KV-cached decoding with a full forward. FILE.json: {model, weights: {name: [floats]},
+    ids, batch, seq, loss}, written by bench/compare.mjs from a SmolLab model."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(1)
+    d = json.load(open(path))
+    c = parse_model(d["model"])
+    B, T = d["batch"], d["seq"]
+    model, attention = build(torch, c, T)
+    params = dict(model.named_parameters())
+    sd = {}
+    for name, values in d["weights"].items():
+        key = name[len("model."):] if name.startswith("model.") else name
+        if key not in params:
+            raise UsageError(f"check: SmolLab parameter {name} has no PyTorch counterpart")
+        sd[key] = torch.tensor(values, dtype=torch.float32).view_as(params[key])
+    model.load_state_dict(sd, strict=True)
+    ids = torch.tensor(d["ids"], dtype=torch.long)
+    x, y = ids[:B * T].view(B, T), ids[1:B * T + 1].view(B, T)
+    with torch.no_grad():
+        full = model(x)
+        loss = F.cross_entropy(full.view(-1, c["vocab"]), y.reshape(-1)).item()
+        caches = [(torch.zeros(1, c["kv"], T, c["head_dim"]), torch.zeros(1, c["kv"], T, c["head_dim"])) for _ in range(c["layers"])]
+        half = T // 2
+        parts = [model(x[:1, :half], caches, 0)] + [model(x[:1, i:i + 1], caches, i) for i in range(half, T)]
+        cache_diff = (torch.cat(parts, dim=1) - full[:1]).abs().max().item()
+    return {"model": d["model"], "attention": attention, "torchLoss": loss, "smolLoss": d["loss"],
+            "lossAbsDiff": abs(loss - d["loss"]), "kvCacheMaxAbsDiff": cache_diff}
+
+
 def main(argv):
     ap = argparse.ArgumentParser(prog="llama_bench.py", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["train", "eval", "generate", "flops"])
-    ap.add_argument("--model", required=True, help="preset name or inline shape, e.g. vocab=8192,d=256,layers=6,heads=8,kv=4,ffn=768")
+    ap.add_argument("mode", choices=["train", "eval", "generate", "flops", "check"])
+    ap.add_argument("--weights", help="check: a JSON file of SmolLab weights, tokens and loss")
+    ap.add_argument("--model", help="preset name or inline shape, e.g. vocab=8192,d=256,layers=6,heads=8,kv=4,ffn=768")
     ap.add_argument("--seq", type=int, default=256, help="sequence length (generate: prompt length), default 256")
     ap.add_argument("--batch", type=int, default=16, help="batch size, default 16 (generate: always 1)")
     ap.add_argument("--steps", type=int, default=None, help="measured steps, default 5 (generate: new tokens, 64)")
@@ -283,6 +318,13 @@ def main(argv):
     ap.add_argument("--peak", type=float, default=228.0, help="machine peak GFLOP/s for MFU, default 228")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     a = ap.parse_args(argv)
+    if a.mode == "check":
+        if not a.weights:
+            raise UsageError("check needs --weights FILE.json")
+        print(json.dumps(check(a.weights)))
+        return 0
+    if not a.model:
+        raise UsageError("--model PRESET|SHAPE is required, e.g. --model research-7m")
     for k in ("seq", "batch", "threads"):
         if getattr(a, k) < 1:
             raise UsageError(f"--{k} must be a positive integer, got {getattr(a, k)}")

@@ -34,6 +34,16 @@ export interface Backend<F extends FloatBuf = FloatBuf> {
     transA: boolean, transB: boolean, accumulate: boolean,
     batch: number, strideA: number, strideB: number, strideC: number,
   ): void;
+  /**
+   * matmul in bf16 mixed precision, same arguments and layout: each input element is rounded to
+   * bf16 (round-to-nearest-even) before multiplying; products are accumulated in fp32 (native) /
+   * fp64 (reference), and C keeps full precision. bf16 values below 2^-126 may flush to zero.
+   */
+  matmulBf16(
+    c: F, a: F, b: F, M: number, N: number, K: number,
+    transA: boolean, transB: boolean, accumulate: boolean,
+    batch: number, strideA: number, strideB: number, strideC: number,
+  ): void;
 
   // ---- elementwise and broadcast ----
   /** out[i] = a[i] + b[i] (out may alias a or b). */

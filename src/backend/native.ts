@@ -22,6 +22,8 @@ interface Addon {
   nativeBytes(): number;
   matmul(c: F, a: F, b: F, M: number, N: number, K: number, transA: boolean, transB: boolean,
     accumulate: boolean, batch: number, strideA: number, strideB: number, strideC: number): void;
+  matmulBf16(c: F, a: F, b: F, M: number, N: number, K: number, transA: boolean, transB: boolean,
+    accumulate: boolean, batch: number, strideA: number, strideB: number, strideC: number): void;
   add(out: F, a: F, b: F, n: number): void;
   mul(out: F, a: F, b: F, n: number): void;
   axpy(y: F, x: F, alpha: number, n: number): void;
@@ -123,14 +125,18 @@ export class NativeBackend implements Backend<Float32Array> {
     transA: boolean, transB: boolean, accumulate: boolean,
     batch: number, strideA: number, strideB: number, strideC: number,
   ): void {
-    const op = "matmul";
-    ints(op, { M, N, K }, INT32_MAX);
-    ints(op, { batch, strideA, strideB, strideC });
-    if (batch === 0) return;
-    need(op, `A (${transA ? `[${K},${M}]` : `[${M},${K}]`} x${batch})`, a, (batch - 1) * strideA + M * K);
-    need(op, `B (${transB ? `[${N},${K}]` : `[${K},${N}]`} x${batch})`, b, (batch - 1) * strideB + K * N);
-    need(op, `C ([${M},${N}] x${batch})`, c, (batch - 1) * strideC + M * N);
-    this.m.matmul(c, a, b, M, N, K, transA, transB, accumulate, batch, strideA, strideB, strideC);
+    if (this.matmulCheck("matmul", c, a, b, M, N, K, transA, transB, batch, strideA, strideB, strideC)) {
+      this.m.matmul(c, a, b, M, N, K, transA, transB, accumulate, batch, strideA, strideB, strideC);
+    }
+  }
+  matmulBf16(
+    c: F, a: F, b: F, M: number, N: number, K: number,
+    transA: boolean, transB: boolean, accumulate: boolean,
+    batch: number, strideA: number, strideB: number, strideC: number,
+  ): void {
+    if (this.matmulCheck("matmulBf16", c, a, b, M, N, K, transA, transB, batch, strideA, strideB, strideC)) {
+      this.m.matmulBf16(c, a, b, M, N, K, transA, transB, accumulate, batch, strideA, strideB, strideC);
+    }
   }
 
   // ---- elementwise and broadcast ----
@@ -298,6 +304,19 @@ export class NativeBackend implements Backend<Float32Array> {
   }
 
   // ---- shared checks ----
+  /** Shapes and buffer lengths of a (batched) matmul; false when there is nothing to do. */
+  private matmulCheck(
+    op: string, c: F, a: F, b: F, M: number, N: number, K: number, transA: boolean, transB: boolean,
+    batch: number, strideA: number, strideB: number, strideC: number,
+  ): boolean {
+    ints(op, { M, N, K }, INT32_MAX);
+    ints(op, { batch, strideA, strideB, strideC });
+    if (batch === 0) return false;
+    need(op, `A (${transA ? `[${K},${M}]` : `[${M},${K}]`} x${batch})`, a, (batch - 1) * strideA + M * K);
+    need(op, `B (${transB ? `[${N},${K}]` : `[${K},${N}]`} x${batch})`, b, (batch - 1) * strideB + K * N);
+    need(op, `C ([${M},${N}] x${batch})`, c, (batch - 1) * strideC + M * N);
+    return true;
+  }
   private binary(op: string, out: F, a: F, b: F, n: number): void {
     ints(op, { n });
     need(op, "out", out, n);

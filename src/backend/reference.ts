@@ -2,7 +2,13 @@
 // oracle every other backend is tested against (the "naive twin" of each fast kernel) and the
 // fallback when the native addon cannot be built. Clarity beats speed here: no blocking, no
 // threads, no cleverness. Shape validation is left to the callers in tensor/ (see backend.ts).
+import { bf16BitsToF32, f32ToBf16Bits } from "../io/dtypes.js";
 import type { Backend } from "./backend.js";
+
+/** x rounded to float32, then to bfloat16 (nearest even), as a number. */
+function bf16(x: number): number {
+  return bf16BitsToF32(f32ToBf16Bits(x));
+}
 
 export class ReferenceBackend implements Backend<Float64Array> {
   readonly name = "reference";
@@ -52,6 +58,19 @@ export class ReferenceBackend implements Backend<Float64Array> {
         }
       }
     }
+  }
+
+  matmulBf16(
+    c: Float64Array, a: Float64Array, b: Float64Array, M: number, N: number, K: number,
+    transA: boolean, transB: boolean, accumulate: boolean,
+    batch: number, strideA: number, strideB: number, strideC: number,
+  ): void {
+    // Round every element the product reads (strides may overlap or broadcast), then the float64 loop.
+    const ra = new Float64Array(batch === 0 ? 0 : (batch - 1) * strideA + M * K);
+    const rb = new Float64Array(batch === 0 ? 0 : (batch - 1) * strideB + K * N);
+    for (let i = 0; i < ra.length; i++) ra[i] = bf16(a[i]);
+    for (let i = 0; i < rb.length; i++) rb[i] = bf16(b[i]);
+    this.matmul(c, ra, rb, M, N, K, transA, transB, accumulate, batch, strideA, strideB, strideC);
   }
 
   // ---- elementwise and broadcast ----

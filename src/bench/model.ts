@@ -1,6 +1,7 @@
 // Steady-state speed of a model on a backend: training steps (forward, backward, clipping,
 // AdamW), forward-only evaluation, and KV-cached decoding. Random weights and random tokens;
-// warm-up steps are excluded so the numbers are what a long run sees.
+// warm-up steps are excluded so the numbers are what a long run sees. `precision` picks the
+// linear layers' matmul kernels (train and eval; decoding is always fp32).
 import type { Backend, FloatBuf } from "../backend/backend.js";
 import type { LlamaConfig } from "../models/config.js";
 import { parameterCount } from "../models/config.js";
@@ -8,7 +9,7 @@ import { generate } from "../models/generate.js";
 import { LlamaModel } from "../models/llama.js";
 import { ADAMW_DEFAULTS, AdamW } from "../optim/adamw.js";
 import { flopsPerToken } from "../scaling/flops.js";
-import { Engine } from "../tensor/engine.js";
+import { Engine, type Precision } from "../tensor/engine.js";
 import { Rng } from "../util/rng.js";
 
 export interface ModelBenchOptions {
@@ -18,6 +19,8 @@ export interface ModelBenchOptions {
   warmup: number;
   /** Peak FLOP/s of the machine, for MFU (default 228e9: FP32 FMA peak of 2 Zen 4 cores). */
   peakFlops: number;
+  /** Linear-layer matmul precision for train and eval (default fp32). */
+  precision?: Precision;
 }
 
 export interface ModelBenchResult {
@@ -63,7 +66,7 @@ export function benchTrain<F extends FloatBuf>(be: Backend<F>, c: LlamaConfig, o
   const model = new LlamaModel(be, { ...c, maxSeq: Math.max(c.maxSeq, o.seq) });
   model.initialize(0);
   const opt = new AdamW(be, model.params, ADAMW_DEFAULTS);
-  const e = new Engine(be);
+  const e = new Engine(be, undefined, { precision: o.precision });
   const rng = new Rng(1);
   const times: number[] = [];
   const N = o.batch * o.seq;
@@ -89,7 +92,7 @@ export function benchTrain<F extends FloatBuf>(be: Backend<F>, c: LlamaConfig, o
 export function benchEval<F extends FloatBuf>(be: Backend<F>, c: LlamaConfig, o: ModelBenchOptions): ModelBenchResult {
   const model = new LlamaModel(be, { ...c, maxSeq: Math.max(c.maxSeq, o.seq) }, { withGrad: false });
   model.initialize(0);
-  const e = new Engine(be);
+  const e = new Engine(be, undefined, { precision: o.precision });
   const rng = new Rng(1);
   const times: number[] = [];
   const N = o.batch * o.seq;

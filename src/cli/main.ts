@@ -19,6 +19,8 @@ const COMMANDS: Array<[name: string, load: () => Promise<{ command: Command }>]>
   ["bench", () => import("./commands/bench.js")],
   ["schedule", () => import("./commands/schedule.js")],
   ["fit", () => import("./commands/fit.js")],
+  ["sweep", () => import("./commands/sweep.js")],
+  ["report", () => import("./commands/report.js")],
   ["tokenizer", () => import("./commands/tokenizer.js")],
   ["tokenize", () => import("./commands/tokenize.js")],
 ];

@@ -1,8 +1,9 @@
-// Text to scoring requests, tokenised the way lighteval does it (LightevalModel.tok_encode_pair,
-// non-pairwise): trailing whitespace of the context moves to the front of each continuation; the
-// context is encoded alone (length n) and context+continuation together; the continuation is
-// the whole encoding from position n on, and the context tokens are the whole encoding's first n
-// (n - 1 when the continuation would be empty). Choices whose context tokens agree share a request.
+// Text to scoring requests, tokenised as lighteval v0.7 (the release SmolLM2 was evaluated with;
+// LightevalModel.tok_encode_pair with its default pairwise=False) does: trailing whitespace of the
+// context moves to the front of each continuation; the context is encoded alone (n tokens) and
+// context+continuation together; the continuation is the joint encoding from position n on. When
+// the joint encoding is no longer than n, the context is its first len-1 tokens and the
+// continuation its last token. Choices whose context tokens agree share one request.
 import { DataError } from "../errors.js";
 import type { Tokenizer } from "../data/tokenizer-types.js";
 import type { LoglikRequest } from "./loglik.js";
@@ -19,17 +20,21 @@ export interface EncodedPair {
   continuations: number[][];
 }
 
-/** lighteval's tok_encode_pair for one context and its continuations. */
+/** lighteval's tok_encode_pair (v0.7, pairwise=False) for one context and its continuations. */
 export function encodePair(tok: Tokenizer, context: string, continuations: readonly string[]): EncodedPair {
   const trimmed = context.replace(/\s+$/u, "");
-  const moved = context.slice(trimmed.length);
   const ctxEnc = tok.encode(trimmed);
   const out: EncodedPair = { contexts: [], continuations: [] };
   for (const c of continuations) {
-    const whole = tok.encode(trimmed + moved + c);
-    const n = ctxEnc.length === whole.length ? ctxEnc.length - 1 : ctxEnc.length;
-    out.contexts.push(whole.slice(0, Math.max(0, n)));
-    out.continuations.push(whole.slice(Math.max(0, n)));
+    const whole = tok.encode(context + c);
+    if (whole.length > ctxEnc.length) {
+      out.contexts.push(ctxEnc);
+      out.continuations.push(whole.slice(ctxEnc.length));
+    } else {
+      const n = Math.max(0, whole.length - 1);
+      out.contexts.push(whole.slice(0, n));
+      out.continuations.push(whole.slice(n));
+    }
   }
   return out;
 }

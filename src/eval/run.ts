@@ -106,12 +106,21 @@ export async function runEvalTasks<Fb extends FloatBuf>(model: LlamaModel<Fb>, t
   for (const t of specs) {
     locateTaskData(t, dataDir);
     if (t.def.kind === "val") valSource(t, opts);
+    if (t.def.kind === "gsm8k" && shotsFor(t, opts) > 0) gsm8kTrainFile(dataDir);
   }
   const results: TaskResult[] = [];
   for (const t of specs) results.push(...(await runOne(model, tok, t, dataDir, opts)));
   const flat: Record<string, number> = {};
   for (const r of results) for (const m of r.metrics) flat[`${r.task}/${m.name}`] = m.value;
   return { results, flat };
+}
+
+function shotsFor(t: TaskSpec, opts: EvalOptions): number {
+  return t.arg !== undefined ? Number(t.arg) : opts.shots ?? 5;
+}
+
+function gsm8kTrainFile(dataDir: string): string {
+  return findEvalFile(dataDir, "gsm8k_train", "gsm8k (few-shot pool)", '{"question": "…", "answer": "… #### n"} from the GSM8K train split (never the test split)');
 }
 
 function valSource(t: TaskSpec, opts: EvalOptions): { path: string; run?: RunDataInfo } {
@@ -154,8 +163,8 @@ async function runOne<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: Tokenizer
     case "gsm8k": {
       const file = findEvalFile(dataDir, t.def.file!, t.def.name, t.def.format ?? "");
       const problems = readJsonlRecords(file, opts.limit).map(gsm8kProblem);
-      const shots = t.arg !== undefined ? Number(t.arg) : opts.shots ?? 5;
-      const train = shots > 0 ? readJsonlRecords(findEvalFile(dataDir, "gsm8k_train", "gsm8k (few-shot pool)", '{"question": "…", "answer": "… #### n"} from the GSM8K train split')).map(gsm8kProblem) : [];
+      const shots = shotsFor(t, opts);
+      const train = shots > 0 ? readJsonlRecords(gsm8kTrainFile(dataDir)).map(gsm8kProblem) : [];
       const r = evalGsm8k(model, tok, problems, train, { shots, seed: opts.seed ?? 1234, maxNewTokens: opts.maxNewTokens ?? 256, onProgress: progress });
       return [finish(problems.length, [
         { name: "em", ...r.metrics.em, chance: 0, higherIsBetter: true },

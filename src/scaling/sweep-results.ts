@@ -5,6 +5,7 @@
 // Written as DIR/results.json and DIR/points*.csv (the params,tokens,loss,flops columns of `smol fit`).
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { DataError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
 import type { DecayShape } from "../optim/schedule.js";
 import { listCheckpoints } from "../train/checkpoint.js";
@@ -306,7 +307,12 @@ export function writeResults(outDir: string, r: SweepResults): string[] {
 
 /** Read DIR/results.json written by `smol sweep`. */
 export function readResults(file: string): SweepResults {
-  const r = JSON.parse(fs.readFileSync(file, "utf8")) as SweepResults;
-  if (r?.format !== "smollab-sweep-results") throw new Error(`${file}: not a sweep results file`);
+  let r: SweepResults;
+  try {
+    r = JSON.parse(fs.readFileSync(file, "utf8")) as SweepResults;
+  } catch (e) {
+    throw new DataError(`${file}: unreadable (${(e as Error).message})`, "rerun `smol sweep` on the same sweep file to rewrite it");
+  }
+  if (r?.format !== "smollab-sweep-results") throw new DataError(`${file}: not a sweep results file (written by \`smol sweep\`)`);
   return r;
 }

@@ -15,6 +15,7 @@ import { readIndex } from "../data/shards.js";
 import { parameterCount, type LlamaConfig } from "../models/config.js";
 import { DECAY_SHAPES, type DecayShape } from "../optim/schedule.js";
 import { readConfigFile, resolveTrainConfig, type TrainConfig } from "../train/config.js";
+import { planBranch } from "../train/cooldown.js";
 import { modelConfigFor } from "../train/trainer.js";
 import { validate, type Field } from "../util/schema.js";
 
@@ -202,6 +203,7 @@ export function planSweep(tree: Record<string, unknown>, opts: { file?: string; 
     baseTree = structuredClone(base as Record<string, unknown>);
   } else problems.push("base: expected a file path or a mapping of training-config sections");
 
+  if (rest.cosine === null) rest.cosine = {}; // a bare `cosine:` in YAML turns the baselines on with defaults
   const v = validate(rest, SWEEP_SCHEMA, "", problems) as Raw;
   if (problems.length) throw new ConfigError(`${file}: invalid sweep`, problems, "fix the keys above; `smol sweep --help` lists every key");
   for (const [i, s] of (v.cooldown.extra_shapes as string[]).entries()) {
@@ -216,9 +218,19 @@ export function planSweep(tree: Record<string, unknown>, opts: { file?: string; 
   if (v.tokenizer !== undefined) b.tokenizer = v.tokenizer;
   if (v.seed !== undefined) b.seed = v.seed;
   delete b.threads; // the sweep splits threads between its jobs (SMOL_THREADS)
+  // The sweep replaces the schedule (keeping its warmup), the model (per size) and the stage's
+  // tokens (per budget); everything else must resolve as it stands.
+  const sched = (b.schedule ?? {}) as Raw;
+  b.schedule = { kind: "constant", ...(sched.warmup !== undefined ? { warmup: sched.warmup } : {}), ...(sched.warmup_start_factor !== undefined ? { warmup_start_factor: sched.warmup_start_factor } : {}) };
+  const probe: Raw = structuredClone(b);
+  const tpsRaw = (probe.batch as Raw | undefined)?.tokens_per_step;
+  const stagesRaw = (probe.data as Raw | undefined)?.stages;
+  if (Array.isArray(stagesRaw) && typeof tpsRaw === "number") for (const st of stagesRaw) if (st && typeof st === "object") st.tokens = Math.max(1, tpsRaw) * Math.max(1, (sched.warmup as number) ?? 0, 1);
+  const m0 = (probe.model ?? {}) as Raw;
+  if (!m0.preset && !m0.from && ["d_model", "layers", "heads", "kv_heads", "ffn"].some((k) => m0[k] === undefined)) probe.model = { ...m0, preset: "debug", d_model: undefined, layers: undefined, heads: undefined, kv_heads: undefined, ffn: undefined };
   let baseCfg: TrainConfig;
   try {
-    baseCfg = resolveTrainConfig(b, { file: baseLabel, defaultName: "base" });
+    baseCfg = resolveTrainConfig(probe, { file: baseLabel, defaultName: "base" });
   } catch (e) {
     if (e instanceof ConfigError) throw new ConfigError(`${file}: the base training config is invalid: ${e.message}`, [], e.hint);
     throw e;
@@ -272,8 +284,8 @@ export function planSweep(tree: Record<string, unknown>, opts: { file?: string; 
     names.add(name);
     let mc: LlamaConfig;
     try {
-      const probe = resolveTrainConfig({ ...b, model }, { file: `${file} ${at}`, defaultName: name });
-      mc = modelConfigFor(probe, index.vocabSize, index.eosId);
+      const sized = resolveTrainConfig({ ...probe, model }, { file: `${file} ${at}`, defaultName: name });
+      mc = modelConfigFor(sized, index.vocabSize, index.eosId);
     } catch (e) {
       problems.push(`${at}: ${(e as Error).message.replace(/\n\s*-\s*/g, "; ")}`);
       return;
@@ -436,4 +448,30 @@ function makeJobs(plan: SweepPlan, base: Record<string, unknown>, mixture: Recor
   constant.sort((a, c) => cost(c) - cost(a));
   others.sort((a, c) => cost(c) - cost(a));
   return [...constant, ...others];
+}
+
+/** Everything a child process needs to run one job: a resolved config, its run directory, a start. */
+export interface JobSpec {
+  format: "smollab-sweep-job";
+  id: string;
+  run_dir: string;
+  config: TrainConfig;
+  /** Cooldown branches start from the parent's checkpoint (unless the branch has its own). */
+  from?: { checkpoint: string };
+}
+
+/**
+ * The training job behind a sweep job. Branches are planned with planBranch from the parent's
+ * checkpoint (which must exist by now), with weight averaging off: SWA is read from the constant run.
+ */
+export function jobSpec(job: SweepJob): JobSpec {
+  if (job.kind !== "cooldown") return { format: "smollab-sweep-job", id: job.id, run_dir: job.runDir, config: job.cfg };
+  const b = planBranch({ parentDir: job.parentDir, step: job.branchStep, steps: job.cooldownSteps, shape: job.shape, finalLr: job.finalLr });
+  const parentName = b.cfg.name.replace(/-cooldown-\d+\+\d+$/, "").replace(/-constant$/, "");
+  const config: TrainConfig = {
+    ...b.cfg,
+    name: `${parentName}-cooldown-${job.shape}-${job.budget}`,
+    averaging: { ...b.cfg.averaging, swa_window: 0, ema_decay: 0 },
+  };
+  return { format: "smollab-sweep-job", id: job.id, run_dir: job.runDir, config, from: { checkpoint: b.checkpoint } };
 }

@@ -1,9 +1,23 @@
 // The autograd engine: a reverse-mode tape over coarse ops (ops.ts), a no-grad switch, and the
 // per-step activation arena. One Engine per training or inference loop; call reset() between
-// steps so activation memory is reused rather than reallocated.
+// steps so activation memory is reused rather than reallocated. Its precision picks the matmul
+// kernels of linear layers (ops.ts); everything else, weights and gradients included, is fp32.
 import type { Backend, FloatBuf } from "../backend/backend.js";
 import { Arena } from "./arena.js";
 import { Tensor, sizeOf } from "./tensor.js";
+
+/**
+ * Compute precision of linear layers. "bf16": forward and both backward GEMMs round their inputs
+ * to bfloat16 and accumulate in fp32 (Backend.matmulBf16), like PyTorch autocast; master weights,
+ * gradients, optimizer state and every other op stay fp32.
+ */
+export const PRECISIONS = ["fp32", "bf16"] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
+export interface EngineOptions {
+  /** Default "fp32". */
+  precision?: Precision;
+}
 
 interface TapeEntry {
   out: Tensor<FloatBuf>;
@@ -14,9 +28,11 @@ export class Engine<F extends FloatBuf = FloatBuf> {
   readonly arena: Arena<F>;
   private tape: TapeEntry[] = [];
   private gradDepth = 0;
+  readonly precision: Precision;
 
-  constructor(readonly be: Backend<F>, arenaElements?: number) {
+  constructor(readonly be: Backend<F>, arenaElements?: number, opts: EngineOptions = {}) {
     this.arena = new Arena(be, arenaElements);
+    this.precision = opts.precision ?? "fp32";
   }
 
   /** True when ops record themselves for backward. */

@@ -21,18 +21,23 @@ function rows(t: { size: number; shape: readonly number[] }): number {
   return t.size / last(t);
 }
 
-/** y = x @ w^T for x[..., in] and a linear weight w[out, in] (HF layout). */
+/**
+ * y = x @ w^T for x[..., in] and a linear weight w[out, in] (HF layout). In a bf16 engine the
+ * forward and both backward GEMMs use matmulBf16 (bf16 inputs, fp32 accumulation and results).
+ */
 export function linear<F extends FloatBuf>(e: Engine<F>, x: T<F>, w: T<F>): T<F> {
   if (w.shape.length !== 2 || last(x) !== w.shape[1]) fail("linear", "x's last dim must equal w's in-features", ["x", x.shape], ["w", w.shape]);
   const N = rows(x);
   const [outF, inF] = w.shape;
   const y = e.empty([...x.shape.slice(0, -1), outF], e.tracks(x, w));
-  e.be.matmul(y.data, x.data, w.data, N, outF, inF, false, true, false, 1, 0, 0, 0);
+  const be = e.be;
+  const mm = e.precision === "bf16" ? be.matmulBf16.bind(be) : be.matmul.bind(be);
+  mm(y.data, x.data, w.data, N, outF, inF, false, true, false, 1, 0, 0, 0);
   if (y.requiresGrad) {
     e.record(y, () => {
       const dy = y.grad!;
-      if (x.requiresGrad) e.be.matmul(e.gradOf(x), dy, w.data, N, inF, outF, false, false, true, 1, 0, 0, 0);
-      if (w.requiresGrad) e.be.matmul(e.gradOf(w), dy, x.data, outF, inF, N, true, false, true, 1, 0, 0, 0);
+      if (x.requiresGrad) mm(e.gradOf(x), dy, w.data, N, inF, outF, false, false, true, 1, 0, 0, 0);
+      if (w.requiresGrad) mm(e.gradOf(w), dy, x.data, outF, inF, N, true, false, true, 1, 0, 0, 0);
     });
   }
   return y;

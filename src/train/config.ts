@@ -6,6 +6,7 @@ import YAML from "yaml";
 import { ConfigError } from "../errors.js";
 import { DECAY_SHAPES, SCHEDULE_KINDS, validateSchedule, type ScheduleConfig } from "../optim/schedule.js";
 import { PRESETS } from "../models/presets.js";
+import { PRECISIONS, type Precision } from "../tensor/engine.js";
 import { applyOverrides, validate, type Field } from "../util/schema.js";
 
 const num = (doc: string, extra: Partial<Extract<Field, { kind: "number" }>> = {}): Field => ({ kind: "number", doc, ...extra });
@@ -120,6 +121,7 @@ export const TRAIN_SCHEMA: Field = {
     },
     on_nonfinite: { kind: "string", enum: ["stop", "skip"], default: "stop", doc: "what to do with a NaN/Inf loss" },
     threads: num("kernel threads (default: all cores)", { int: true, min: 1, optional: true }),
+    precision: { kind: "string", enum: PRECISIONS, default: "fp32", doc: "linear-layer matmuls: fp32, or bf16 inputs with fp32 accumulation (weights, grads, optimizer stay fp32)" },
   },
 };
 
@@ -147,6 +149,8 @@ export interface TrainConfig {
   log: { every: number };
   on_nonfinite: "stop" | "skip";
   threads?: number;
+  /** Matmul precision of linear layers; absent (configs resolved before the key existed) = fp32. */
+  precision?: Precision;
   /** Total optimizer steps of the run. */
   steps: number;
   /** Set on cooldown branches: where the run came from. */

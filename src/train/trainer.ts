@@ -61,7 +61,9 @@ export const RESOLVED_CONFIG = "config.resolved.json";
 
 /** The numbers-relevant part of a config, hashed to detect a run directory from another config. */
 export function configHash(cfg: TrainConfig): string {
-  const { name: _n, eval: _e, checkpoint: _c, log: _l, threads: _t, ...rest } = cfg;
+  const { name: _n, eval: _e, checkpoint: _c, log: _l, threads: _t, precision, ...rest } = cfg;
+  // fp32 (the default) leaves the hash as it was before the precision key existed.
+  if (precision && precision !== "fp32") (rest as Record<string, unknown>).precision = precision;
   return createHash("sha256").update(JSON.stringify(rest)).digest("hex").slice(0, 16);
 }
 
@@ -242,7 +244,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
   run(): TrainSummary {
     const cfg = this.cfg;
     const { micro_batch: B, seq_len: T, accumulation, tokens_per_step } = cfg.batch;
-    const e = new Engine(this.be);
+    const e = new Engine(this.be, undefined, { precision: cfg.precision ?? "fp32" });
     const flops = flopsPerToken(this.modelConfig, T);
     const stageEval: TrainSummary["stageEval"] = {};
     let lastCkpt = listCheckpoints(this.runDir).length ? checkpointDir(this.runDir, this.step) : "";

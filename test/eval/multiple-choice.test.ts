@@ -81,7 +81,7 @@ test("Winogrande partial scoring: the shared continuation is scored after each c
   model.dispose();
 });
 
-test("encodePair follows lighteval: trailing context space moves to the continuation; split at the context's token length", async () => {
+test("encodePair follows lighteval v0.7: trailing context space moves to the continuation; split at the context's token length", async () => {
   const tok = await loadTokenizer(`${packageRoot()}/data/tokenizer/gpt2`);
   const ctx = "Question: What do cows drink?\nAnswer:";
   const enc = encodePair(tok, ctx + " ", ["milk", " water"]);
@@ -89,19 +89,21 @@ test("encodePair follows lighteval: trailing context space moves to the continua
   assert.deepEqual(enc.contexts[0], ctxIds);
   assert.deepEqual(enc.continuations[0], tok.encode(" milk"));
   assert.equal(tok.decode(enc.continuations[1]), "  water");
-  // A continuation that merges with the end of the context: the split is at the context's length
-  // in the whole encoding, so the context part differs from the context encoded alone.
+  // A continuation that merges with the end of the context: the context stays as encoded alone
+  // and the continuation is the joint encoding after the context's length (lighteval's quirk:
+  // here "The quick bro" + " fox", the merged " brown" token is not scored).
   const merged = encodePair(tok, "The quick bro", ["wn fox"]);
-  assert.deepEqual([...merged.contexts[0], ...merged.continuations[0]], tok.encode("The quick brown fox"));
-  assert.equal(merged.contexts[0].length, tok.encode("The quick bro").length);
-  assert.notDeepEqual(merged.contexts[0], tok.encode("The quick bro"));
-  // Choices whose context tokens agree share one request; a diverging one gets its own.
+  assert.deepEqual(merged.contexts[0], tok.encode("The quick bro"));
+  assert.deepEqual(merged.continuations[0], tok.encode("The quick brown fox").slice(3));
+  assert.equal(tok.decode(merged.continuations[0]), " fox");
+  // So all choices of an item share the context encoded once: one request.
   const dr = docRequests(tok, { contexts: ["The quick bro", "The quick bro", "The quick bro"], continuations: [" fox", "wn fox", " cat"], gold: 0 });
-  assert.equal(dr.requests.length, 2);
-  assert.deepEqual(dr.where.map((w) => w.request), [0, 1, 0]);
+  assert.equal(dr.requests.length, 1);
+  assert.deepEqual(dr.where.map((w) => w.continuation), [0, 1, 2]);
   // A continuation that encodes to nothing new takes the context's last token (lighteval).
-  const empty = encodePair(tok, "Hello", [""]);
-  assert.equal(empty.continuations[0].length, 1);
+  const empty = encodePair(tok, "Hello world", [""]);
+  assert.deepEqual(empty.contexts[0], tok.encode("Hello"));
+  assert.deepEqual(empty.continuations[0], tok.encode(" world"));
 });
 
 test("HellaSwag preprocessing removes WikiHow artifacts as lm-evaluation-harness does", () => {
