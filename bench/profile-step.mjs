@@ -29,6 +29,8 @@ Example:
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 class CliError extends Error {}
+/** Something to fix in the checkout (e.g. no build), not in the command line: no usage text. */
+class EnvError extends Error {}
 
 function fail(msg) {
   process.stderr.write(`profile-step: error: ${msg}\n`);
@@ -37,7 +39,7 @@ function fail(msg) {
 
 async function importDist(rel) {
   const file = join(root, "dist", "src", rel);
-  if (!existsSync(file)) throw new CliError(`${file} is missing: run \`npm run build\` (npx tsc -p .) first`);
+  if (!existsSync(file)) throw new EnvError(`${file} is missing: run \`npm run build\` (npx tsc -p .) first`);
   return import(pathToFileURL(file).href);
 }
 
@@ -209,6 +211,7 @@ async function main() {
 
 main().catch((e) => {
   if (e instanceof CliError || e?.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" || e?.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" || e?.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") fail(`${e.message}\n${HELP}`);
+  if (e instanceof EnvError) fail(e.message);
   if (e && typeof e === "object" && "hint" in e) fail(`${e.message}${e.hint ? ` (${e.hint})` : ""}`);
   fail(e?.message ?? String(e));
 });

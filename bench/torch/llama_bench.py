@@ -306,7 +306,9 @@ def check(path):
 
 def main(argv):
     ap = argparse.ArgumentParser(prog="llama_bench.py", description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="Examples:\n  /usr/bin/python3 bench/torch/llama_bench.py train --model research-7m --threads 2 --json\n"
+                                        "  /usr/bin/python3 bench/torch/llama_bench.py generate --model research-2m --seq 256 --steps 64")
     ap.add_argument("mode", choices=["train", "eval", "generate", "flops", "check"])
     ap.add_argument("--weights", help="check: a JSON file of SmolLab weights, tokens and loss")
     ap.add_argument("--model", help="preset name or inline shape, e.g. vocab=8192,d=256,layers=6,heads=8,kv=4,ffn=768")

@@ -9,8 +9,8 @@ export function fmtCell(v: number, digits = 4): string {
   if (!Number.isFinite(v)) return String(v);
   if (Number.isInteger(v) && Math.abs(v) < 1e9) return v.toLocaleString("en-US");
   const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e9)) return v.toExponential(digits - 1);
-  return v.toPrecision(digits);
+  if (a !== 0 && (a < 1e-3 || a >= 1e9)) return v.toExponential(digits - 1).replace(/\.?0+e/, "e");
+  return String(Number(v.toPrecision(digits)));
 }
 
 /** An HTML table; numbers are formatted and right-aligned, null/undefined print as "—". */

@@ -81,7 +81,7 @@ export function fitMethod(r: SweepResults, method: string, grid: "full" | "coars
 }
 
 /** The findings of Hägele et al. this sweep can test, each with its numbers. */
-export function findings(r: SweepResults): Finding[] {
+export function findings(r: SweepResults, fits?: readonly FitSummary[]): Finding[] {
   const ix = index(r.points);
   const get = (m: string) => ix.get(m) ?? new Map<string, SweepPoint>();
   const out: Finding[] = [];
@@ -103,7 +103,8 @@ export function findings(r: SweepResults): Finding[] {
   }
   // 2. 1-sqrt beats linear.
   const lin = get("cooldown-linear");
-  const lp = [...cool.entries()].filter(([k]) => lin.has(k)).map(([k, p]) => p.loss - lin.get(k)!.loss);
+  const lpk = [...cool.entries()].filter(([k]) => lin.has(k)).map(([k, p]) => ({ k, d: p.loss - lin.get(k)!.loss }));
+  const lp = lpk.map((x) => x.d);
   if (r.cooldown.shape !== "1-sqrt" || !lp.length) out.push({ claim: "a 1-sqrt cooldown reaches a lower loss than a linear one", verdict: "not tested", detail: "needs cooldown.shape 1-sqrt and extra_shapes: [linear]" });
   else {
     const wins = lp.filter((d) => d < 0).length;
@@ -111,7 +112,7 @@ export function findings(r: SweepResults): Finding[] {
     out.push({
       claim: "a 1-sqrt cooldown reaches a lower loss than a linear one (criterion: lower on average and at most points)",
       verdict: mean < 0 && wins > lp.length / 2 ? "reproduced" : mean < 0 || wins > lp.length / 2 ? "mixed" : "not reproduced",
-      detail: `1-sqrt − linear: mean ${mean >= 0 ? "+" : ""}${f4(mean)} nats; 1-sqrt lower at ${wins} of ${lp.length} points`,
+      detail: `1-sqrt − linear: mean ${mean >= 0 ? "+" : ""}${f4(mean)} nats; 1-sqrt lower at ${wins} of ${lp.length} points${wins ? ` (${lpk.filter((x) => x.d < 0).map((x) => x.k.replace("|", " at D=")).join(", ")})` : ""}`,
     });
   }
   // 3. SWA narrows the gap to a cooldown but does not close it.
@@ -122,16 +123,30 @@ export function findings(r: SweepResults): Finding[] {
   else {
     const narrowed = trip.filter((t) => t.swa < t.raw).length;
     const closed = trip.filter((t) => t.swa <= t.cool).length;
-    const shares = trip.filter((t) => t.raw > t.cool).map((t) => (t.raw - t.swa) / (t.raw - t.cool));
-    const share = shares.length ? shares.reduce((a, b) => a + b, 0) / shares.length : NaN;
+    // Share of the summed raw→cooldown gap that SWA recovers (points where the cooldown helps at all).
+    const gap = trip.filter((t) => t.raw > t.cool);
+    const share = gap.length ? gap.reduce((a, t) => a + t.raw - t.swa, 0) / gap.reduce((a, t) => a + t.raw - t.cool, 0) : NaN;
     const ok = narrowed > trip.length / 2 && closed < trip.length / 2;
     out.push({
       claim: "SWA on the constant-LR run narrows the gap to a cooldown but does not close it (criterion: SWA below the raw weights and above the cooldown at most points)",
       verdict: ok ? "reproduced" : narrowed > trip.length / 2 || closed < trip.length / 2 ? "mixed" : "not reproduced",
-      detail: `SWA below the raw constant-LR weights at ${narrowed} of ${trip.length} points, at or below the cooldown at ${closed}; mean share of the raw→cooldown gap closed by SWA ${Number.isFinite(share) ? pct(share) : "n/a"}`,
+      detail: `SWA below the raw constant-LR weights at ${narrowed} of ${trip.length} points, at or below the cooldown at ${closed}; SWA recovers ${Number.isFinite(share) ? pct(share) : "n/a"} of the summed raw→cooldown gap (over the ${gap.length} points where the cooldown beats the raw weights)`,
     });
   }
-  // 4. Compute saved.
+  // 4. The laws fitted to reusable runs and to the cosine grid agree.
+  const fc = fits?.find((x) => x.method === "cooldown")?.fit;
+  const fk = fits?.find((x) => x.method === "cosine")?.fit;
+  if (!fc || !fk) out.push({ claim: "the scaling law fitted to cooldown points matches the one fitted to cosine points", verdict: "not tested", detail: fits ? "needs a fitted law for both methods (at least 6 points each)" : "no fits given" });
+  else {
+    const a = (x: ChinchillaFit) => x.beta / (x.alpha + x.beta);
+    const d = Math.abs(a(fc) - a(fk));
+    out.push({
+      claim: "the scaling law fitted to cooldown points matches the one fitted to cosine points (criterion: compute-optimal exponents N* ∝ C^a within 0.05)",
+      verdict: d <= 0.05 ? "reproduced" : "not reproduced",
+      detail: `a = β/(α+β) is ${a(fc).toFixed(3)} from the cooldowns and ${a(fk).toFixed(3)} from cosine (α ${fc.alpha.toFixed(3)} vs ${fk.alpha.toFixed(3)}, β ${fc.beta.toFixed(3)} vs ${fk.beta.toFixed(3)}, E ${fc.E.toPrecision(3)} vs ${fk.E.toPrecision(3)})`,
+    });
+  }
+  // 5. Compute saved.
   const f = r.flops;
   out.push({
     claim: "reusable runs (one constant run per size + cooldowns) cost a fraction of the cosine grid",
@@ -235,7 +250,7 @@ function comparisonFigures(r: SweepResults, fits: FitSummary[]): Fig[] {
       series.push({ name: `${s.name} cosine`, x: k.map((p) => p.tokens), y: k.map((p) => p.loss), mode: "line+markers", marker: "square", dash: "7 4", color });
       const byT = new Map(k.map((p) => [p.tokens, p.loss]));
       const both = c.filter((p) => byT.has(p.tokens));
-      delta.push({ name: `${s.name} cooldown − cosine`, x: both.map((p) => p.tokens), y: both.map((p) => p.loss - byT.get(p.tokens)!), mode: "line+markers", color });
+      delta.push({ name: `${s.name} ${r.cooldown.shape} − cosine`, x: both.map((p) => p.tokens), y: both.map((p) => p.loss - byT.get(p.tokens)!), mode: "line+markers", color });
       for (const sh of r.cooldown.extraShapes) {
         const e = pointSeries(r, `cooldown-${sh}`, s.name).filter((p) => byT.has(p.tokens));
         if (e.length) delta.push({ name: `${s.name} ${sh} − cosine`, x: e.map((p) => p.tokens), y: e.map((p) => p.loss - byT.get(p.tokens)!), mode: "line+markers", marker: "triangle", dash: "2 3", color });
@@ -292,7 +307,7 @@ function comparisonFigures(r: SweepResults, fits: FitSummary[]): Fig[] {
   if (cool.length) {
     figs.push({
       name: "loss-vs-flops",
-      svg: chart(lf, { title: "Loss against training compute", subtitle: "C = 6·N·D (the fit's convention; detailed FLOPs in the tables)", xLabel: "training compute C (FLOPs)", yLabel: "validation loss (nats/token)", xScale: "log", id: "lvf", legendTitle: "size, method" }),
+      svg: chart(lf, { xDomain: [Math.min(...r.points.map((p) => p.flops)) / 2, Math.max(...r.points.map((p) => p.flops)) * 2], title: "Loss against training compute", subtitle: "C = 6·N·D (the fit's convention; detailed FLOPs in the tables)", xLabel: "training compute C (FLOPs)", yLabel: "validation loss (nats/token)", xScale: "log", id: "lvf", legendTitle: "size, method" }),
       caption: "Every (N, D) point of the cooldown method (and cosine, squares), the envelope (lower convex hull of the cooldown points in log-compute), and, when the law could be fitted, its compute-optimal frontier L(N*(C), D*(C)).",
     });
   }
@@ -403,7 +418,7 @@ export function writeSweepReport(dir: string, opts: SweepReportOptions = {}): { 
     writeFileAtomic(file, fg.svg);
     files.push(file);
   }
-  const found = findings(r);
+  const found = findings(r, fits);
   const t = tables(r, fits);
   const fig = (name: string) => comp.find((x) => x.name === name);
   const sec = (title: string, html: string) => `<h2>${escapeXml(title)}</h2>\n${html}`;

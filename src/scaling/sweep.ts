@@ -458,6 +458,8 @@ export interface JobSpec {
   config: TrainConfig;
   /** Cooldown branches start from the parent's checkpoint (unless the branch has its own). */
   from?: { checkpoint: string };
+  /** The compute backend every job of the sweep must use (set by the runner), e.g. "native". */
+  backend?: string;
 }
 
 /**

@@ -115,6 +115,13 @@ test("val on a shard directory reports each source's held-out split", async () =
     assert.equal(r.n, 64, `${r.task}: 2 windows of 32`);
     assert.ok(r.metrics.find((m) => m.name === "bpb")!.value > 0);
   }
+  // A run checkpoint: `val` alone finds the run's shards, seq_len and eval.tokens in config.resolved.json.
+  const run = path.join(root, "runs", "r1");
+  fs.mkdirSync(path.join(run, "step-10"), { recursive: true });
+  fs.writeFileSync(path.join(run, "config.resolved.json"), JSON.stringify({ config: { data: { dir: out }, batch: { seq_len: 16 }, eval: { tokens: 48 } } }));
+  const fromRun = await runEvalTasks(model, tok, ["val"], { modelDir: path.join(run, "step-10") });
+  assert.deepEqual(fromRun.results.map((r) => [r.task, r.n, r.extra?.seq_len]), [["val/math", 48, 16], ["val/prose", 48, 16]]);
+  assert.equal(fromRun.flat["val/math/loss"], fromRun.results[0].metrics[0].value);
   model.dispose();
 });
 

@@ -78,7 +78,7 @@ describe("sweep report", () => {
     assert.match(html, /Compute-optimal allocation/);
     assert.match(html, /curves are omitted/, "no run metrics next to these results");
     assert.ok(!/NaN/.test(html), "no NaN in the page");
-    assert.deepEqual(out.findings.map((f) => f.verdict), ["reproduced", "reproduced", "reproduced", "reproduced"], JSON.stringify(out.findings, null, 1));
+    assert.deepEqual(out.findings.map((f) => f.verdict), ["reproduced", "reproduced", "reproduced", "reproduced", "reproduced"], JSON.stringify(out.findings, null, 1));
     assert.match(out.findings[0].detail, /mean -0\.2%/);
   });
 
@@ -89,6 +89,8 @@ describe("sweep report", () => {
     assert.match(f[0].detail, /mean \+3\.0%/);
     assert.equal(f[1].verdict, "not tested");
     assert.equal(f[2].verdict, "not tested");
+    assert.equal(f[3].verdict, "not tested", "no fits given");
+    assert.equal(f[4].verdict, "reproduced", "FLOPs saved needs no runs");
     const swaBelowCooldown = findings(synthetic({ cooldown: 1, constant: 1.05, swa: 0.99 }, { swa: true }));
     assert.equal(swaBelowCooldown[2].verdict, "mixed", "SWA narrows but here also closes the gap");
     const few = synthetic({ cooldown: 1 });

@@ -118,7 +118,7 @@ Examples:
 
 /** The results table: task, metric, value, stderr, n, chance. */
 export function renderTable(res: EvalResults): string {
-  const f = (x: number | undefined, digits = 4) => (x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(digits));
+  const f = (x: number | undefined, digits = 4) => (x === undefined || !Number.isFinite(x) ? "-" : Math.abs(x) >= 1e5 ? x.toExponential(3) : x.toFixed(digits));
   const rows = res.results.flatMap((r) =>
     r.metrics.map((m) => [r.task, m.name, f(m.value), f(m.stderr), String(r.n), f(m.chance, 3)]),
   );

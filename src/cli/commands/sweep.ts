@@ -6,7 +6,8 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ConfigError, SmolError, UsageError } from "../../errors.js";
+import { defaultBackend } from "../../backend/index.js";
+import { BackendError, ConfigError, SmolError, UsageError } from "../../errors.js";
 import { writeJsonAtomic } from "../../io/atomic.js";
 import { listCheckpoints } from "../../train/checkpoint.js";
 import { readMetrics } from "../../train/metrics.js";
@@ -138,6 +139,11 @@ function lastError(logFile: string): string {
 
 async function runSweep(plan: SweepPlan, concurrency: number): Promise<number> {
   const threads = Math.max(1, Math.floor(totalThreads() / concurrency));
+  // Every job uses the backend this process finds, so a sweep never mixes float32 and float64 runs
+  // (and a job whose addon went missing mid-sweep stops instead of running ~100× slower).
+  const choice = defaultBackend();
+  const backend = choice.fallbackReason ? "reference" : choice.backend.name;
+  if (choice.fallbackReason) process.stderr.write(`smol: warning: ${choice.fallbackReason}; every job of this sweep will use it\n`);
   const jobsDir = path.join(plan.outDir, "jobs");
   const logsDir = path.join(plan.outDir, "logs");
   const progress = new Progress(process.stderr, 30_000);
@@ -154,7 +160,7 @@ async function runSweep(plan: SweepPlan, concurrency: number): Promise<number> {
     start: (j) => new Promise<void>((resolve, reject) => {
       let spec: JobSpec;
       try {
-        spec = jobSpec(j);
+        spec = { ...jobSpec(j), backend };
       } catch (e) {
         reject(e);
         return;
@@ -167,7 +173,7 @@ async function runSweep(plan: SweepPlan, concurrency: number): Promise<number> {
       const fd = fs.openSync(logFile, "a");
       fs.writeSync(fd, `\n=== ${new Date().toISOString()} smol sweep --job ${specFile} (SMOL_THREADS=${threads})\n`);
       const child = spawn(process.execPath, [...process.execArgv, process.argv[1], "sweep", "--job", specFile], {
-        env: { ...process.env, SMOL_THREADS: String(threads) }, stdio: ["ignore", fd, fd],
+        env: { ...process.env, SMOL_THREADS: String(threads), ...(backend === "reference" ? { SMOL_BACKEND: "reference" } : {}) }, stdio: ["ignore", fd, fd],
       });
       child.on("error", (e) => {
         fs.closeSync(fd);
@@ -246,7 +252,11 @@ async function runJob(file: string): Promise<number> {
     throw new UsageError(`sweep --job: cannot read ${file} (${(e as Error).message})`);
   }
   if (spec?.format !== "smollab-sweep-job" || !spec.config || !spec.run_dir) throw new UsageError(`sweep --job: ${file} is not a job spec written by smol sweep`);
-  console.log(`job ${spec.id}: ${spec.config.steps} steps → ${spec.run_dir}${spec.from ? ` (from ${spec.from.checkpoint})` : ""}`);
+  const choice = defaultBackend();
+  if (spec.backend && spec.backend !== "reference" && choice.fallbackReason) {
+    throw new BackendError(`sweep --job ${spec.id}: ${choice.fallbackReason.replace(/;.*$/, "")}, but the sweep started with the ${spec.backend} backend; stopping rather than mixing backends`, "rebuild the addon (npm rebuild smollab), then run the same smol sweep command again to continue");
+  }
+  console.log(`job ${spec.id}: ${spec.config.steps} steps → ${spec.run_dir}${spec.from ? ` (from ${spec.from.checkpoint})` : ""} on the ${choice.backend.name} backend`);
   const summary = runTraining(spec.config, spec.run_dir, spec.from);
   printSummary(summary);
   const evals = readMetrics(path.join(spec.run_dir, "metrics.jsonl")).filter((r) => r.type === "eval" && r.step === summary.steps);
