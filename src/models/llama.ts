@@ -76,6 +76,19 @@ export class LlamaModel<Fb extends FloatBuf = FloatBuf> {
    * (positions cache.length..), keys/values are appended, and no gradients are recorded.
    */
   forward(e: Engine<Fb>, ids: Int32Array, B: number, T: number, cache?: KVCache<Fb>): Tensor<Fb> {
+    return this.logits(e, this.hidden(e, ids, B, T, cache));
+  }
+
+  /**
+   * Logits of final hidden states h [N, d] through the output head; with `rows`, only those rows
+   * (scoring a few positions costs rows × d × V instead of N × d × V).
+   */
+  logits(e: Engine<Fb>, h: Tensor<Fb>, rows?: Int32Array): Tensor<Fb> {
+    return F.linear(e, rows ? F.embedding(e, h, rows) : h, this.headWeight());
+  }
+
+  /** Final hidden states [B*T, d] (after the last RMSNorm); cache semantics as in forward. */
+  hidden(e: Engine<Fb>, ids: Int32Array, B: number, T: number, cache?: KVCache<Fb>): Tensor<Fb> {
     const c = this.config;
     if (ids.length !== B * T) throw new ShapeError(`forward: ${ids.length} ids given for B=${B} T=${T}`);
     const pos0 = cache ? cache.length : 0;
@@ -98,8 +111,7 @@ export class LlamaModel<Fb extends FloatBuf = FloatBuf> {
       h = F.add(e, h, F.linear(e, F.swiglu(e, g, u), p(pre + "mlp.down_proj.weight")));
     }
     if (cache) cache.length += T;
-    const hn = F.rmsnorm(e, h, p("model.norm.weight"), c.normEps);
-    return F.linear(e, hn, this.headWeight());
+    return F.rmsnorm(e, h, p("model.norm.weight"), c.normEps);
   }
 
   private cachedAttention(e: Engine<Fb>, q: Tensor<Fb>, k: Tensor<Fb>, v: Tensor<Fb>, cache: KVCache<Fb>, layer: number): Tensor<Fb> {
