@@ -262,7 +262,8 @@ async function main() {
     peakSource = values.peak === undefined ? "default" : "given";
   }
   const peakFor = (t) => peakSource === "measured" ? Math.max(fma.one * t, t === maxT ? fma.all ?? 0 : 0) : (peakAll * Math.min(t, m.cpus)) / m.cpus;
-  const fmaText = fma.one ? `an ${fma.isa} FMA loop measured ${fma.one.toFixed(0)} GFLOP/s on 1 thread (× ${maxT} = ${(fma.one * maxT).toFixed(0)}) and ${fma.all?.toFixed(0)} with ${maxT} threads at once` : `the FMA loop failed (${fma.error})`;
+  const fmaText = !fma.one ? `the FMA loop failed (${fma.error})` : maxT === 1 ? `an ${fma.isa} FMA loop measured ${Math.max(fma.one, fma.all ?? 0).toFixed(0)} GFLOP/s on 1 thread` :
+    `an ${fma.isa} FMA loop measured ${fma.one.toFixed(0)} GFLOP/s on 1 thread (× ${maxT} = ${(fma.one * maxT).toFixed(0)}) and ${fma.all?.toFixed(0)} with ${maxT} threads at once`;
   log(`peak for MFU ${peakFor(maxT).toFixed(1)} GFLOP/s at ${maxT} threads (${peakSource}); ${fmaText}`);
 
   // Idle footprint of each process kind (included in each peak RSS).
@@ -357,7 +358,7 @@ async function main() {
   const example = (impl) => results.find((r) => r.impl === impl)?.command ?? "";
   const minutes = ((Date.now() - t00) / 60000).toFixed(1);
   const busy = Math.max(load0[0], load1[0]) > 0.25 * m.cpus;
-  const peakText = `${peakFor(maxT).toFixed(0)} GFLOP/s at ${maxT} threads (${peakSource === "measured" ? "measured here, `--peak measured`" : peakSource === "default" ? "the issue's figure for 2 Zen 4 cores, the default of `smol bench`" : "given with --peak"}); ${fmaText}${peakSource !== "measured" && fma.peak > 1.15 * peakFor(maxT) ? " — above the figure used, so MFU here overstates utilisation of this machine (use --peak measured on a quiet machine)" : ""}`;
+  const peakText = `${peakFor(maxT).toFixed(0)} GFLOP/s at ${maxT} thread${maxT > 1 ? "s" : ""} (${peakSource === "measured" ? "measured here, `--peak measured`" : peakSource === "default" ? "the issue's figure for 2 Zen 4 cores, the default of `smol bench`" : "given with --peak"}); ${fmaText}${peakSource !== "measured" && fma.peak > 1.15 * peakFor(maxT) ? " — above the figure used, so MFU here overstates utilisation of this machine (use --peak measured on a quiet machine)" : ""}`;
   const shown = (p) => (p.startsWith(root + "/") ? relative(root, p) : p);
   const via = process.env.SMOL_COMPARE_SH ? "bench/compare.sh" : "node bench/compare.mjs";
   const notes = [

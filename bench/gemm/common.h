@@ -69,7 +69,7 @@ struct Operands {
   }
 };
 
-// Command line: [--cpu-time] [--threads 1,2] [name-substring...]
+// Command line: [--cpu-time] [--threads 1,2] [name-substring or whole-name$ ...]
 struct Opts {
   std::vector<int> threads{1, 2};
   std::vector<std::string> filters;
@@ -82,10 +82,10 @@ struct Opts {
       } else filters.push_back(argv[i]);
     }
   }
-  bool wants(const Shape& s) const {
+  bool wants(const Shape& s) const {  // a filter ending in '$' must match the whole name
     if (filters.empty()) return true;
     for (auto& f : filters)
-      if (s.name.find(f) != std::string::npos) return true;
+      if (f.back() == '$' ? s.name + "$" == f : s.name.find(f) != std::string::npos) return true;
     return false;
   }
 };

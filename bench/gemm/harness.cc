@@ -1,7 +1,8 @@
 // Standalone harness for native/gemm.inc, compiled for one ISA by the flags given (run.sh builds
 // avx512, avx2 and generic copies). `test`: checks sgemm against a double-precision triple loop
 // (the kernel's naive twin) on awkward shapes, NaN-filled padding, every transpose, accumulate
-// on/off, and bit-identical results across runs and thread counts. `bench`: timings, see common.h.
+// on/off, and bit-identical results across runs and thread counts. `bench`: timings, see common.h;
+// `list`: the benchmark shapes the filters select.
 #include <immintrin.h>
 #include <omp.h>
 
@@ -102,6 +103,12 @@ static void bench(const Opts& o) {
 int main(int argc, char** argv) {
   if (argc > 1 && !strcmp(argv[1], "test")) return test();
   if (argc > 1 && !strcmp(argv[1], "bench")) return bench(Opts(argc, argv, 2)), 0;
-  std::printf("usage: harness test | harness bench [--cpu-time] [--threads 1,2] [shape-substring...]\n");
+  if (argc > 1 && !strcmp(argv[1], "list")) {
+    Opts o(argc, argv, 2);
+    for (const Shape& s : bench_shapes())
+      if (o.wants(s)) std::printf("%s\n", s.name.c_str());
+    return 0;
+  }
+  std::printf("usage: harness test | harness bench|list [--cpu-time] [--threads 1,2] [shape...]\n");
   return 2;
 }

@@ -242,11 +242,22 @@ export function saveTokenizer(tok: HfTokenizer, dir: string): string[] {
   return written;
 }
 
-/** Copy the tokenizer files of `srcDir` into `dstDir` (tokenizer.json must exist). */
+/**
+ * Copy the tokenizer files of `srcDir` into `dstDir`. A GPT-2-style directory with only
+ * vocab.json + merges.txt also gets the tokenizer.json built from them, so the copy is a complete
+ * Hugging Face tokenizer.
+ */
 export function copyTokenizerFiles(srcDir: string, dstDir: string): string[] {
-  if (!fs.existsSync(path.join(srcDir, "tokenizer.json"))) throw missing(srcDir);
+  const hasJson = fs.existsSync(path.join(srcDir, "tokenizer.json"));
+  const hasPair = fs.existsSync(path.join(srcDir, "vocab.json")) && fs.existsSync(path.join(srcDir, "merges.txt"));
+  if (!hasJson && !hasPair) throw missing(srcDir);
   fs.mkdirSync(dstDir, { recursive: true });
   const written: string[] = [];
+  if (!hasJson) {
+    const text = gpt2TokenizerJson(fs.readFileSync(path.join(srcDir, "vocab.json"), "utf8"), fs.readFileSync(path.join(srcDir, "merges.txt"), "utf8"));
+    writeFileAtomic(path.join(dstDir, "tokenizer.json"), text);
+    written.push(path.join(dstDir, "tokenizer.json"));
+  }
   for (const f of [...TOKENIZER_FILES, "vocab.json", "merges.txt"]) {
     const src = path.join(srcDir, f);
     if (!fs.existsSync(src)) continue;
