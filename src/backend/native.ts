@@ -86,6 +86,9 @@ function attnShape(op: string, B: number, Tq: number, Tk: number, NH: number, NK
   if (NKV < 1 || NH % NKV !== 0) throw new ShapeError(`${op}: NH (${NH}) must be a positive multiple of NKV (${NKV})`);
 }
 
+/** The most float32 elements one native buffer may hold (4 GiB less a cache line). */
+export const MAX_ALLOC_ELEMENTS = 2 ** 30 - 16;
+
 export class NativeBackend implements Backend<Float32Array> {
   readonly name = "native";
   readonly bytesPerElement = 4;
@@ -103,6 +106,8 @@ export class NativeBackend implements Backend<Float32Array> {
 
   alloc(n: number): F {
     ints("alloc", { n });
+    // V8 cannot wrap one external buffer of more than 4 GiB (it crashes); arenas split below it.
+    if (n > MAX_ALLOC_ELEMENTS) throw new BackendError(`alloc: ${n} floats (${(n * 4 / 2 ** 30).toFixed(1)} GiB) exceed the 4 GiB limit of one buffer`, "use a smaller batch or sequence length");
     return this.m.alloc(n);
   }
   free(buf: F): void {

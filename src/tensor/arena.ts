@@ -4,6 +4,8 @@
 import type { Backend, FloatBuf } from "../backend/backend.js";
 
 const ALIGN = 16; // elements: 64 bytes for float32
+/** Largest chunk (elements): 2^28 floats = 1 GiB. V8 cannot hold one external buffer past 4 GiB. */
+const MAX_CHUNK = 1 << 28;
 
 export class Arena<F extends FloatBuf> {
   private chunks: F[] = [];
@@ -11,6 +13,8 @@ export class Arena<F extends FloatBuf> {
   private offset = 0;
   private used = 0;
   private highWater = 0;
+  /** Set when this step had to add a chunk: the next reset() re-plans the chunks. */
+  private grew = false;
 
   constructor(private readonly be: Backend<F>, private readonly initialElements = 1 << 20) {}
 
@@ -31,19 +35,32 @@ export class Arena<F extends FloatBuf> {
         this.offset = 0;
         continue;
       }
-      const size = Math.max(need, this.initialElements, this.highWater - this.used);
+      const size = Math.max(need, Math.min(MAX_CHUNK, Math.max(this.initialElements, this.highWater - this.used)));
       this.chunks.push(this.be.alloc(size));
+      this.grew = true;
       this.offset = 0;
     }
   }
 
-  /** Forget every view handed out. If the step needed several chunks, keep one big one instead. */
+  /**
+   * Forget every view handed out. If the step had to add chunks, replace them with as few as
+   * possible (one, unless the step needs more than MAX_CHUNK), sized from the high-water mark plus
+   * the space lost at chunk ends, so the next step allocates nothing.
+   */
   reset(): void {
-    this.highWater = Math.max(this.highWater, this.used);
-    if (this.chunks.length > 1) {
+    const wasted = this.chunks.slice(0, this.chunkIndex).reduce((s, c) => s + c.length, 0) + this.offset - this.used;
+    this.highWater = Math.max(this.highWater, this.used + Math.max(0, wasted));
+    if (this.grew && this.chunks.length > 1) {
       for (const c of this.chunks) this.be.free(c);
-      this.chunks = [this.be.alloc(Math.ceil(this.highWater / ALIGN) * ALIGN)];
+      this.chunks = [];
+      let left = Math.ceil(this.highWater / ALIGN) * ALIGN;
+      while (left > 0) {
+        const n = Math.min(left, MAX_CHUNK);
+        this.chunks.push(this.be.alloc(n));
+        left -= n;
+      }
     }
+    this.grew = false;
     this.chunkIndex = 0;
     this.offset = 0;
     this.used = 0;
