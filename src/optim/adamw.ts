@@ -1,6 +1,6 @@
-// AdamW over a ParamStore: moments in two buffers with the parameters' layout, one fused kernel
+// AdamW over a ParamStore: moments in buffers with the parameters' layout, one fused kernel
 // call per tensor, decoupled weight decay with configurable exclusions, and global-norm clipping
-// of the whole gradient buffer in one reduction.
+// with one reduction per gradient chunk.
 import type { Backend, FloatBuf } from "../backend/backend.js";
 import type { ParamStore } from "../nn/params.js";
 
@@ -22,15 +22,16 @@ export const ADAMW_DEFAULTS: AdamWConfig = {
 };
 
 export class AdamW<F extends FloatBuf = FloatBuf> {
-  readonly m: F;
-  readonly v: F;
+  /** First and second moments, laid out like the parameters (one buffer per chunk). */
+  readonly m: F[];
+  readonly v: F[];
   /** Number of updates applied so far (the next update uses step + 1). */
   step = 0;
   private readonly decay: boolean[];
 
   constructor(private readonly be: Backend<F>, private readonly params: ParamStore<F>, readonly cfg: AdamWConfig) {
-    this.m = be.alloc(params.data.length);
-    this.v = be.alloc(params.data.length);
+    this.m = params.allocLike();
+    this.v = params.allocLike();
     this.decay = params.specs.map((s) => {
       if (s.shape.length < 2) return cfg.decayNorms;
       if (s.name === "model.embed_tokens.weight" || s.name === "lm_head.weight") return cfg.decayEmbeddings;
@@ -40,14 +41,16 @@ export class AdamW<F extends FloatBuf = FloatBuf> {
 
   /** Global L2 norm of all gradients (float64 accumulation, fixed order). */
   gradNorm(): number {
-    return Math.sqrt(this.be.sumSquares(this.params.grad, this.params.grad.length));
+    let ss = 0;
+    for (const g of this.params.grad) ss += this.be.sumSquares(g, g.length);
+    return Math.sqrt(ss);
   }
 
   /** Scale gradients so their global norm is at most gradClip; returns the norm before clipping. */
   clip(): number {
     const norm = this.gradNorm();
     if (this.cfg.gradClip > 0 && norm > this.cfg.gradClip) {
-      this.be.scale(this.params.grad, this.params.grad, this.cfg.gradClip / (norm + 1e-6), this.params.grad.length);
+      for (const g of this.params.grad) this.be.scale(g, g, this.cfg.gradClip / (norm + 1e-6), g.length);
     }
     return norm;
   }
@@ -59,15 +62,19 @@ export class AdamW<F extends FloatBuf = FloatBuf> {
     const p = this.params;
     p.specs.forEach((s, i) => {
       const t = p.tensors.get(s.name)!;
-      const off = p.offsets[i];
-      const n = t.size;
-      const sub = (b: F) => b.subarray(off, off + n) as F;
-      this.be.adamw(t.data, t.grad!, sub(this.m), sub(this.v), n, lr, beta1, beta2, eps, this.decay[i] ? weightDecay : 0, this.step);
+      this.be.adamw(t.data, t.grad!, p.view(this.m, i), p.view(this.v, i), t.size, lr, beta1, beta2, eps, this.decay[i] ? weightDecay : 0, this.step);
     });
   }
 
+  /** Moments as named buffers for checkpoints: m.0, v.0, m.1, … */
+  buffers(): Record<string, F> {
+    const out: Record<string, F> = {};
+    this.m.forEach((b, k) => (out[`m.${k}`] = b));
+    this.v.forEach((b, k) => (out[`v.${k}`] = b));
+    return out;
+  }
+
   dispose(): void {
-    this.be.free(this.m);
-    this.be.free(this.v);
+    for (const b of [...this.m, ...this.v]) this.be.free(b);
   }
 }

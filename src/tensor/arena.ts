@@ -77,14 +77,3 @@ export class Arena<F extends FloatBuf> {
     this.reset();
   }
 }
-
-/** Lay out named tensors back to back (aligned) in one buffer; returns each tensor's offset. */
-export function layout(sizes: number[]): { offsets: number[]; total: number } {
-  const offsets: number[] = [];
-  let total = 0;
-  for (const n of sizes) {
-    offsets.push(total);
-    total += Math.ceil(n / ALIGN) * ALIGN;
-  }
-  return { offsets, total };
-}

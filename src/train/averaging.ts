@@ -1,8 +1,9 @@
 // Weight averaging along the trajectory (Hägele et al. §4): SWA in fixed windows (a snapshot
 // every `interval` steps, the window's mean saved when it closes, so longer horizons can be
 // formed later by averaging window means) and an EMA. Both read the weights after an update
-// and never write to them, so training is undisturbed.
+// and never write to them, so training is undisturbed. Buffers follow the parameters' chunks.
 import type { Backend, FloatBuf } from "../backend/backend.js";
+import type { ParamStore } from "../nn/params.js";
 
 export interface AveragingConfig {
   swa_window: number;
@@ -20,16 +21,18 @@ export interface AveragingState {
 
 export class WeightAverager<F extends FloatBuf> {
   /** Sum of this window's snapshots. */
-  readonly swaSum: F | null;
+  readonly swaSum: F[] | null;
   /** Mean of the last closed window. */
-  readonly swaLast: F | null;
-  readonly ema: F | null;
+  readonly swaLast: F[] | null;
+  readonly ema: F[] | null;
   state: AveragingState = { swa_count: 0, swa_window_start: 0, last_window_end: -1, ema_initialized: false };
+  private readonly be: Backend<F>;
 
-  constructor(private readonly be: Backend<F>, private readonly n: number, readonly cfg: AveragingConfig) {
-    this.swaSum = cfg.swa_window > 0 ? be.alloc(n) : null;
-    this.swaLast = cfg.swa_window > 0 ? be.alloc(n) : null;
-    this.ema = cfg.ema_decay > 0 ? be.alloc(n) : null;
+  constructor(params: ParamStore<F>, readonly cfg: AveragingConfig) {
+    this.be = params.be;
+    this.swaSum = cfg.swa_window > 0 ? params.allocLike() : null;
+    this.swaLast = cfg.swa_window > 0 ? params.allocLike() : null;
+    this.ema = cfg.ema_decay > 0 ? params.allocLike() : null;
   }
 
   get enabled(): boolean {
@@ -40,25 +43,28 @@ export class WeightAverager<F extends FloatBuf> {
    * Observe the weights after update number `step` (1-based). Returns the step at which an SWA
    * window closed (so the caller can save swaLast), or undefined.
    */
-  observe(step: number, w: F): number | undefined {
-    const { be, n, cfg } = this;
+  observe(step: number, w: F[]): number | undefined {
+    const { be, cfg } = this;
     if (this.ema && step % cfg.ema_interval === 0) {
-      if (!this.state.ema_initialized) {
-        this.ema.set(w);
-        this.state.ema_initialized = true;
-      } else {
-        be.scale(this.ema, this.ema, cfg.ema_decay, n);
-        be.axpy(this.ema, w, 1 - cfg.ema_decay, n);
-      }
+      this.ema.forEach((e, k) => {
+        if (!this.state.ema_initialized) e.set(w[k]);
+        else {
+          be.scale(e, e, cfg.ema_decay, e.length);
+          be.axpy(e, w[k], 1 - cfg.ema_decay, e.length);
+        }
+      });
+      this.state.ema_initialized = true;
     }
     if (this.swaSum && this.swaLast) {
       if (step % cfg.swa_interval === 0) {
-        be.axpy(this.swaSum, w, 1, n);
+        this.swaSum.forEach((s, k) => be.axpy(s, w[k], 1, s.length));
         this.state.swa_count++;
       }
       if (step % cfg.swa_window === 0 && this.state.swa_count > 0) {
-        be.scale(this.swaLast, this.swaSum, 1 / this.state.swa_count, n);
-        be.fill(this.swaSum, 0, n);
+        this.swaSum.forEach((s, k) => {
+          be.scale(this.swaLast![k], s, 1 / this.state.swa_count, s.length);
+          be.fill(s, 0, s.length);
+        });
         this.state.swa_count = 0;
         this.state.swa_window_start = step;
         this.state.last_window_end = step;
@@ -69,24 +75,25 @@ export class WeightAverager<F extends FloatBuf> {
   }
 
   /** The current SWA estimate: this window's mean so far, else the last closed window's. */
-  swaWeights(into: F): boolean {
+  swaWeights(into: F[]): boolean {
     if (!this.swaSum || !this.swaLast) return false;
-    if (this.state.swa_count > 0) this.be.scale(into, this.swaSum, 1 / this.state.swa_count, this.n);
-    else if (this.state.last_window_end >= 0) into.set(this.swaLast);
+    if (this.state.swa_count > 0) this.swaSum.forEach((s, k) => this.be.scale(into[k], s, 1 / this.state.swa_count, s.length));
+    else if (this.state.last_window_end >= 0) this.swaLast.forEach((s, k) => into[k].set(s));
     else return false;
     return true;
   }
 
-  /** Buffers to checkpoint (names are stable across versions). */
+  /** Buffers to checkpoint: swa_sum.0, swa_last.0, ema.0, … */
   buffers(): Record<string, F> {
     const out: Record<string, F> = {};
-    if (this.swaSum) out.swa_sum = this.swaSum;
-    if (this.swaLast) out.swa_last = this.swaLast;
-    if (this.ema) out.ema = this.ema;
+    const add = (name: string, bufs: F[] | null) => bufs?.forEach((b, k) => (out[`${name}.${k}`] = b));
+    add("swa_sum", this.swaSum);
+    add("swa_last", this.swaLast);
+    add("ema", this.ema);
     return out;
   }
 
   dispose(): void {
-    for (const b of [this.swaSum, this.swaLast, this.ema]) if (b) this.be.free(b);
+    for (const b of [...(this.swaSum ?? []), ...(this.swaLast ?? []), ...(this.ema ?? [])]) this.be.free(b);
   }
 }

@@ -27,11 +27,10 @@ export function averageWindows<F extends FloatBuf>(be: Backend<F>, runDir: strin
   for (const w of windows) {
     const f = openSafetensors(path.join(runDir, "swa", `window-${w}.safetensors`));
     try {
-      p.specs.forEach((s, i) => {
-        const src = f.read(s.name);
-        const dst = p.data.subarray(p.offsets[i], p.offsets[i] + src.length);
-        for (let j = 0; j < src.length; j++) dst[j] += src[j] / windows.length;
-      });
+      for (const [name, t] of p.tensors) {
+        const src = f.read(name);
+        for (let j = 0; j < src.length; j++) t.data[j] += src[j] / windows.length;
+      }
     } finally {
       f.close();
     }

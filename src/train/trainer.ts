@@ -127,7 +127,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
       beta1: cfg.optimizer.beta1, beta2: cfg.optimizer.beta2, eps: cfg.optimizer.eps, weightDecay: cfg.optimizer.weight_decay,
       decayNorms: cfg.optimizer.decay_norms, decayEmbeddings: cfg.optimizer.decay_embeddings, gradClip: cfg.optimizer.grad_clip,
     });
-    this.averager = new WeightAverager(be, this.model.params.data.length, cfg.averaging);
+    this.averager = new WeightAverager(this.model.params, cfg.averaging);
     this.schedule = opts.schedule ?? makeSchedule(cfg.schedule);
     this.rng = new Rng(cfg.seed);
     this.tokenizerDir = opts.tokenizerDir;
@@ -173,7 +173,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
     const src = loadModel(dir, this.be, { withGrad: false, config: this.modelConfig });
     this.model.params.copyFrom(src.params);
     src.dispose();
-    loadBuffers(path.join(dir, OPTIMIZER_FILE), { m: this.opt.m, v: this.opt.v });
+    loadBuffers(path.join(dir, OPTIMIZER_FILE), this.opt.buffers());
     this.opt.step = st.optimizer_step;
     const avg = this.averager.buffers();
     if (Object.keys(avg).length) {
@@ -206,7 +206,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
       stage: this.stageIndex(Math.max(0, this.step - 1)), elapsed_s: this.elapsed, tokens_by_source: this.tokensBySource,
       tokens_by_stage: this.tokensByStage,
     };
-    const dir = saveCheckpoint(this.runDir, this.model, st, { m: this.opt.m, v: this.opt.v }, this.averager.buffers(), { tokenizerDir: this.tokenizerDir });
+    const dir = saveCheckpoint(this.runDir, this.model, st, this.opt.buffers(), this.averager.buffers(), { tokenizerDir: this.tokenizerDir });
     const protect = [...(this.cfg.checkpoint.at_steps ?? []), ...this.cfg.data.stages.map((s) => s.endStep)];
     applyRetention(this.runDir, this.cfg.checkpoint.keep_last, this.cfg.checkpoint.keep_every, protect);
     return dir;
@@ -228,7 +228,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
           rec.val_loss_swa_mean = mean(Object.values(swa));
         }
         if (this.averager.ema && this.averager.state.ema_initialized) {
-          tmp.params.data.set(this.averager.ema);
+          tmp.params.copyFrom(this.averager.ema);
           const ema = validationLoss(tmp, this.valSets, seq_len, micro_batch);
           rec.val_loss_ema = ema;
           rec.val_loss_ema_mean = mean(Object.values(ema));
@@ -329,10 +329,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
     const dir = path.join(this.runDir, "swa");
     fs.mkdirSync(dir, { recursive: true });
     const p = this.model.params;
-    const tensors = p.specs.map((s, i) => {
-      const n = s.shape.reduce((a, b) => a * b, 1);
-      return { name: s.name, dtype: "F32" as const, shape: s.shape, data: this.averager.swaLast!.subarray(p.offsets[i], p.offsets[i] + n) as Float32Array | Float64Array };
-    });
+    const tensors = p.specs.map((s, i) => ({ name: s.name, dtype: "F32" as const, shape: s.shape, data: p.view(this.averager.swaLast!, i) as Float32Array | Float64Array }));
     writeSafetensors(path.join(dir, `window-${step}.safetensors`), tensors, { window_end: String(step), window: String(this.cfg.averaging.swa_window), interval: String(this.cfg.averaging.swa_interval) });
   }
 
