@@ -9,6 +9,10 @@ import type { Backend, FloatBuf } from "../backend/backend.js";
 import { CheckpointError, ConfigError, SmolError } from "../errors.js";
 import { writeJsonAtomic } from "../io/atomic.js";
 import { readHfConfig } from "../io/hf-config.js";
+import { loadTokenizer } from "../data/tokenizer.js";
+import type { Tokenizer } from "../data/tokenizer-types.js";
+import { runEvalTasks } from "../eval/run.js";
+import { parseTaskList } from "../eval/tasks.js";
 import { writeSafetensors } from "../io/safetensors.js";
 import { parameterCount, type LlamaConfig } from "../models/config.js";
 import { loadModel } from "../models/hf.js";
@@ -113,6 +117,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
   private tokensByStage: Record<string, number> = {};
   private resumedFrom: number | undefined;
   private readonly tokenizerDir: string | undefined;
+  private tokenizer: Tokenizer | undefined;
 
   constructor(
     readonly be: Backend<F>,
@@ -130,7 +135,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
     this.averager = new WeightAverager(this.model.params, cfg.averaging);
     this.schedule = opts.schedule ?? makeSchedule(cfg.schedule);
     this.rng = new Rng(cfg.seed);
-    this.tokenizerDir = opts.tokenizerDir;
+    this.tokenizerDir = opts.tokenizerDir ?? cfg.tokenizer;
   }
 
   /** Prepare a fresh run, or resume from the latest checkpoint of runDir (or of `from`). */
@@ -150,6 +155,10 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
       }
     } else {
       writeJsonAtomic(resolvedFile, { config_hash: hash, config: this.cfg, model: this.modelConfig });
+    }
+    if (this.cfg.eval.tasks.length) {
+      parseTaskList(this.cfg.eval.tasks);
+      if (!this.tokenizerDir) throw new ConfigError("eval.tasks needs the run's tokenizer", ["tokenizer: set it to the tokenizer directory the shards were made with"]);
     }
     this.metrics = new MetricsLog(path.join(this.runDir, "metrics.jsonl"));
     this.stream = openTrainingStream(this.cfg);
@@ -212,6 +221,20 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
     return dir;
   }
 
+  /** Benchmark tasks (eval.tasks) on the current weights; results also go to RUN/eval/step-<n>.json. */
+  private async evaluateTasks(): Promise<Record<string, number>> {
+    if (!this.tokenizer) {
+      if (!this.tokenizerDir) throw new ConfigError("eval.tasks needs the run's tokenizer", ["tokenizer: set it to the tokenizer directory the shards were made with"]);
+      this.tokenizer = await loadTokenizer(this.tokenizerDir);
+    }
+    const res = await runEvalTasks(this.model, this.tokenizer, this.cfg.eval.tasks, { limit: this.cfg.eval.task_limit, seed: this.cfg.seed });
+    const dir = path.join(this.runDir, "eval");
+    fs.mkdirSync(dir, { recursive: true });
+    writeJsonAtomic(path.join(dir, `step-${this.step}.json`), { step: this.step, tokens: this.tokens, results: res.results });
+    this.hooks.onLog?.(`step ${this.step} tasks: ${Object.entries(res.flat).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ")}`);
+    return res.flat;
+  }
+
   private evaluate(): Record<string, unknown> {
     const rec: Record<string, unknown> = {};
     if (!this.valSets.length) return rec;
@@ -241,7 +264,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
   }
 
   /** Train to the end of the schedule. */
-  run(): TrainSummary {
+  async run(): Promise<TrainSummary> {
     const cfg = this.cfg;
     const { micro_batch: B, seq_len: T, accumulation, tokens_per_step } = cfg.batch;
     const e = new Engine(this.be, undefined, { precision: cfg.precision ?? "fp32" });
@@ -309,6 +332,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
         const evalNow = (cfg.eval.every > 0 && this.step % cfg.eval.every === 0) || stageEnd;
         if (evalNow) {
           const rec = this.evaluate();
+          if (cfg.eval.tasks.length) rec.tasks = await this.evaluateTasks();
           if (Object.keys(rec).length) {
             this.metrics.append({ type: "eval", step: this.step, tokens: this.tokens, stage: stage.name, ...rec });
             if (stageEnd) stageEval[stage.name] = rec.val_loss as Record<string, number>;

@@ -255,20 +255,20 @@ test("training: bf16 losses track fp32's at every step of a tiny model (20 steps
   const root = path.dirname(dir);
   const be = defaultBackend().backend;
   const index = readIndex(dir);
-  const losses = (precision: string) => {
+  const losses = async (precision: string) => {
     const cfg = tinyConfig(dir, { precision, optimizer: { lr: 0.003, weight_decay: 0.01 }, checkpoint: { every: 0, keep_last: 1 }, eval: { every: 0, tokens: 256 } });
     const runDir = path.join(root, `track-${precision}`);
     const t = new Trainer(be, cfg, runDir, modelConfigFor(cfg, index.vocabSize, index.eosId));
     try {
       t.open();
-      t.run();
+      await t.run();
     } finally {
       t.dispose();
     }
     return readMetrics(path.join(runDir, "metrics.jsonl")).filter((r) => r.type === "train").map((r) => r.loss as number);
   };
-  const f32 = losses("fp32");
-  const b16 = losses("bf16");
+  const f32 = await losses("fp32");
+  const b16 = await losses("bf16");
   assert.equal(f32.length, 20);
   assert.equal(b16.length, 20);
   const diffs = f32.map((l, i) => Math.abs(l - b16[i]));

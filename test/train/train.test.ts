@@ -15,26 +15,27 @@ import { listCheckpoints } from "../../src/train/checkpoint.js";
 import { averageWindows } from "../../src/train/swa.js";
 import { openSafetensors } from "../../src/io/safetensors.js";
 import { makeShardDir, tinyConfig } from "./fixture.js";
+import { byteTokenizerDir } from "../eval/fixture.js";
 
 const data = await makeShardDir();
 const root = path.dirname(data);
 const be = defaultBackend().backend;
 const index = readIndex(data);
 
-function train(cfg: TrainConfig, dir: string) {
+async function train(cfg: TrainConfig, dir: string) {
   const t = new Trainer(be, cfg, dir, modelConfigFor(cfg, index.vocabSize, index.eosId));
   try {
     t.open();
-    return t.run();
+    return await t.run();
   } finally {
     t.dispose();
   }
 }
 
-test("loss falls, metrics have the documented fields, SWA and EMA are evaluated", () => {
+test("loss falls, metrics have the documented fields, SWA and EMA are evaluated", async () => {
   const cfg = tinyConfig(data, { averaging: { swa_window: 10, swa_interval: 2, ema_decay: 0.9, ema_interval: 1 } });
   const dir = path.join(root, "basic");
-  const s = train(cfg, dir);
+  const s = await train(cfg, dir);
   assert.equal(s.steps, 20);
   const recs = readMetrics(path.join(dir, "metrics.jsonl"));
   const tr = recs.filter((r) => r.type === "train");
@@ -59,28 +60,40 @@ test("loss falls, metrics have the documented fields, SWA and EMA are evaluated"
   model.dispose();
   // averaging must not disturb training: same losses as a run without it
   const plain = path.join(root, "plain");
-  train(tinyConfig(data), plain);
+  await train(tinyConfig(data), plain);
   const a = readMetrics(path.join(plain, "metrics.jsonl")).filter((r) => r.type === "train").map((r) => r.loss);
   assert.deepEqual(tr.map((r) => r.loss), a);
 });
 
-test("a non-finite loss stops the run and keeps the last good checkpoint", () => {
+test("a non-finite loss stops the run and keeps the last good checkpoint", async () => {
   const cfg = tinyConfig(data, { optimizer: { lr: 1e6, grad_clip: 0 }, checkpoint: { every: 1, keep_last: 2 } });
   const dir = path.join(root, "nan");
-  assert.throws(() => train(cfg, dir), (e: unknown) => e instanceof TrainingError && /non-finite loss/.test((e as Error).message));
+  await assert.rejects(() => train(cfg, dir), (e: unknown) => e instanceof TrainingError && /non-finite loss/.test((e as Error).message));
   const steps = listCheckpoints(dir);
   assert.ok(steps.length >= 1);
   const skip = tinyConfig(data, { optimizer: { lr: 1e6, grad_clip: 0 }, on_nonfinite: "skip" });
-  const s = train(skip, path.join(root, "nan-skip"));
+  const s = await train(skip, path.join(root, "nan-skip"));
   assert.equal(s.steps, 20);
 });
 
-test("a run directory refuses another config and reports a corrupt checkpoint", () => {
+test("a run directory refuses another config and reports a corrupt checkpoint", async () => {
   const dir = path.join(root, "guard");
-  train(tinyConfig(data), dir);
-  assert.throws(() => train(tinyConfig(data, {}, ["optimizer.lr=0.02"]), dir), ConfigError);
+  await train(tinyConfig(data), dir);
+  await assert.rejects(() => train(tinyConfig(data, {}, ["optimizer.lr=0.02"]), dir), ConfigError);
   const last = listCheckpoints(dir).pop()!;
   fs.writeFileSync(path.join(dir, `step-${last}`, "trainer_state.json"), "{ torn");
   // a torn state file means the checkpoint is not complete: resume falls back is not silent
-  assert.throws(() => train(tinyConfig(data), dir), CheckpointError);
+  await assert.rejects(() => train(tinyConfig(data), dir), CheckpointError);
+});
+
+test("benchmark tasks run at evaluation points and land in metrics and RUN/eval/", async () => {
+  const tok = byteTokenizerDir();
+  const cfg = tinyConfig(data, { tokenizer: tok, eval: { every: 10, tokens: 256, tasks: ["hellaswag", "arc_easy"], task_limit: 3 } });
+  const dir = path.join(root, "tasks");
+  await train(cfg, dir);
+  const ev = readMetrics(path.join(dir, "metrics.jsonl")).filter((r) => r.type === "eval");
+  const tasks = ev[ev.length - 1].tasks as Record<string, number>;
+  assert.ok(typeof tasks["hellaswag/acc"] === "number" && typeof tasks["arc_easy/acc_norm"] === "number", JSON.stringify(tasks));
+  assert.ok(fs.existsSync(path.join(dir, "eval", "step-20.json")));
+  await assert.rejects(() => train(tinyConfig(data, { eval: { tasks: ["nope"] } }), path.join(root, "bad-task")), /nope/);
 });

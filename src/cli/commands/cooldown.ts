@@ -45,7 +45,7 @@ Example:
     });
     const runDir = (values["run-dir"] as string | undefined) ?? `${path.resolve(parentDir)}-cooldown-${plan.step}+${plan.decaySteps}`;
     console.log(`branching from ${plan.checkpoint}: ${plan.decaySteps} cooldown steps (${plan.cfg.schedule.shape}) → ${runDir}`);
-    printSummary(runTraining(plan.cfg, runDir, { checkpoint: plan.checkpoint }));
+    printSummary(await runTraining(plan.cfg, runDir, { checkpoint: plan.checkpoint }));
     return 0;
   },
 };

@@ -92,7 +92,7 @@ Options:
     const cfg = resolveTrainConfig(readConfigFile(cfgFile), { file: cfgFile, sets: [`data.dir=${shardDir}`, `tokenizer=${tokDir}`] });
     const runDir = path.join(out, "run");
     progress.log(`[3/4] training (${cfg.data.stages.map((s) => s.name).join(" → ")}), ${cfg.steps} steps`);
-    const summary = runTraining(cfg, runDir);
+    const summary = await runTraining(cfg, runDir);
     printSummary(summary);
 
     // 4. Summary: validation loss after each stage, samples, plots.

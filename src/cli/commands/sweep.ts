@@ -257,7 +257,7 @@ async function runJob(file: string): Promise<number> {
     throw new BackendError(`sweep --job ${spec.id}: ${choice.fallbackReason.replace(/;.*$/, "")}, but the sweep started with the ${spec.backend} backend; stopping rather than mixing backends`, "rebuild the addon (npm rebuild smollab), then run the same smol sweep command again to continue");
   }
   console.log(`job ${spec.id}: ${spec.config.steps} steps → ${spec.run_dir}${spec.from ? ` (from ${spec.from.checkpoint})` : ""} on the ${choice.backend.name} backend`);
-  const summary = runTraining(spec.config, spec.run_dir, spec.from);
+  const summary = await runTraining(spec.config, spec.run_dir, spec.from);
   printSummary(summary);
   const evals = readMetrics(path.join(spec.run_dir, "metrics.jsonl")).filter((r) => r.type === "eval" && r.step === summary.steps);
   if (evals.length && typeof evals[0].val_loss_mean === "number") console.log(`final validation loss ${(evals[0].val_loss_mean as number).toFixed(4)}`);

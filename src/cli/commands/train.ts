@@ -35,14 +35,14 @@ Example:
     const file = positionals[0];
     const cfg = resolveTrainConfig(readConfigFile(file), { sets: (values.set as string[] | undefined) ?? [], defaultName: path.basename(file).replace(/\.(ya?ml|json)$/, ""), file });
     const runDir = (values["run-dir"] as string | undefined) ?? path.join("runs", cfg.name);
-    const summary = runTraining(cfg, runDir);
+    const summary = await runTraining(cfg, runDir);
     printSummary(summary);
     return 0;
   },
 };
 
 /** Build and run a Trainer with terminal progress; shared by train and cooldown. */
-export function runTraining(cfg: TrainConfig, runDir: string, from?: { checkpoint: string }): TrainSummary {
+export async function runTraining(cfg: TrainConfig, runDir: string, from?: { checkpoint: string }): Promise<TrainSummary> {
   const index = readIndex(cfg.data.dir);
   const be = cliBackend();
   if (cfg.threads) be.setThreads(cfg.threads);
@@ -54,7 +54,7 @@ export function runTraining(cfg: TrainConfig, runDir: string, from?: { checkpoin
   }, { tokenizerDir: cfg.tokenizer });
   try {
     trainer.open(from);
-    const s = trainer.run();
+    const s = await trainer.run();
     progress.done();
     return s;
   } finally {
