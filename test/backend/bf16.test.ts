@@ -75,7 +75,7 @@ function runCase(be: AnyBackend, c: Case, seed: number) {
 const label = (c: Case) => `M=${c.M} N=${c.N} K=${c.K} tA=${c.tA} tB=${c.tB} acc=${c.acc}${c.batch ? ` batch=${c.batch} sB=${c.sB}` : ""}`;
 
 // Awkward shapes: 1, odd K (a zero-padded last k-pair), sizes that are not multiples of the
-// 16-lane vectors or the micro-tile (6x64), K past one 512-deep block, every transpose, accumulate.
+// 16-lane vectors or the micro-tile (6x64), K past one 1024-deep block, every transpose, accumulate.
 const CASES: Case[] = [];
 for (const [M, N, K] of [[1, 1, 1], [1, 7, 3], [5, 1, 2], [3, 17, 31], [7, 33, 33], [13, 64, 65], [17, 97, 100], [31, 65, 300], [100, 70, 1027], [65, 130, 17]]) {
   for (const tA of [false, true]) for (const tB of [false, true]) CASES.push({ M, N, K, tA, tB, acc: (M + N + K + Number(tA)) % 2 === 1 });
