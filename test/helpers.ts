@@ -1,6 +1,7 @@
 // Shared test utilities: seeded random data and closeness checks that report the max
 // difference and where it happened (llm.c check_tensor style). Tolerances are passed at the call.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 
 /** Deterministic PRNG (mulberry32) for test data. */
 export function rng(seed: number): () => number {
@@ -75,4 +76,11 @@ export async function runSmol(args: string[], opts: { cwd?: string; env?: Record
     p.stderr.on("data", (d) => (stderr += d));
     p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** Run the CLI synchronously from the package root: exit code, stdout, stderr. */
+export function smolSync(args: string[], cwd?: string): { code: number | null; out: string; err: string } {
+  const [cmd, ...pre] = smolArgv();
+  const r = spawnSync(cmd, [...pre, ...args], { cwd, encoding: "utf8" });
+  return { code: r.status, out: r.stdout, err: r.stderr };
 }

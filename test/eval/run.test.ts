@@ -95,8 +95,10 @@ test("val: windows predict every token once; loss and bits per byte equal a dire
   assert.equal(bytes, texts.reduce((a, t) => a + Buffer.byteLength(t), 0) - 1);
   const res = await runEvalTasks(model, tok, [`val:${file}`], { seqLen });
   const m = Object.fromEntries(res.results[0].metrics.map((x) => [x.name, x.value]));
-  assert.ok(Math.abs(m.bpb - (r.nats / Math.LN2 / bytes)) < 1e-9);
-  assert.ok(Math.abs(m.ppl - Math.exp(r.loss)) < 1e-9);
+  // 1e-6, not exact: the two paths batch windows differently, and on the native backend a batch of
+  // at most 4 rows takes the GEMV path (another fp32 summation order than the packed GEMM).
+  assert.ok(Math.abs(m.bpb - (r.nats / Math.LN2 / bytes)) < 1e-6, `${m.bpb} vs ${r.nats / Math.LN2 / bytes}`);
+  assert.ok(Math.abs(m.ppl - Math.exp(r.loss)) < 1e-6 * Math.exp(r.loss), `${m.ppl} vs ${Math.exp(r.loss)}`);
   model.dispose();
 });
 

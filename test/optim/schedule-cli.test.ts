@@ -2,20 +2,13 @@
 // SVG plot written to disk, and one-line errors with exit codes (no stack traces).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../../src/util/paths.js";
+import { smolSync } from "../helpers.js";
 
-/** Run `smol ARGS` from the compiled tree (dist tests) or from src through tsx (tsx tests). */
-function smol(args: string[]) {
-  const root = packageRoot();
-  const fromTs = import.meta.url.endsWith(".ts");
-  const cmd = fromTs ? ["--import", "tsx", join(root, "src", "cli", "main.ts")] : [join(root, "dist", "src", "cli", "main.js")];
-  const r = spawnSync(process.execPath, [...cmd, ...args], { cwd: root, encoding: "utf8" });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const smol = (args: string[]) => smolSync(args, packageRoot());
 
 describe("smol schedule", () => {
   it("the contract: --json prints the 1000 learning rates", () => {

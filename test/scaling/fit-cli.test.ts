@@ -2,20 +2,14 @@
 // CSV errors reported as one line with the file and line number.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../../src/util/paths.js";
+import { smolSync } from "../helpers.js";
 import { predictLoss } from "../../src/scaling/fit.js";
 
-function smol(args: string[]) {
-  const root = packageRoot();
-  const fromTs = import.meta.url.endsWith(".ts");
-  const cmd = fromTs ? ["--import", "tsx", join(root, "src", "cli", "main.ts")] : [join(root, "dist", "src", "cli", "main.js")];
-  const r = spawnSync(process.execPath, [...cmd, ...args], { cwd: root, encoding: "utf8" });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const smol = (args: string[]) => smolSync(args, packageRoot());
 
 describe("smol fit", () => {
   const dir = mkdtempSync(join(tmpdir(), "smol-fit-"));
