@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
 import { computeOptimal, fitChinchilla, predictLoss, type ChinchillaFit } from "../scaling/fit.js";
-import { readResults, type SweepPoint, type SweepResults } from "../scaling/sweep-results.js";
+import { readResults, type SweepPoint, type SweepResults } from "../sweep/results.js";
 import { readMetrics, type MetricRecord } from "../train/metrics.js";
 import { lowerEnvelope } from "./envelope.js";
 import { figure, fmtCell, htmlTable, page, type Cell } from "./html.js";

@@ -1,6 +1,6 @@
 // A small typed-config validator: a schema is a tree of field specs; validate() walks a parsed
 // YAML/JSON value, fills defaults, and lists EVERY problem with its dotted path (zod-style),
-// including unknown keys. Used by train/config.ts and scaling/sweep.ts.
+// including unknown keys. Used by train/config.ts and sweep/sweep.ts.
 
 export type Field =
   | { kind: "number"; min?: number; max?: number; gt?: number; int?: boolean; default?: number; optional?: boolean; doc?: string }

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { lowerEnvelope } from "../../src/report/envelope.js";
 import { findings, fitMethod, writeSweepReport } from "../../src/report/sweep.js";
 import { predictLoss } from "../../src/scaling/fit.js";
-import type { SweepPoint, SweepResults } from "../../src/scaling/sweep-results.js";
+import type { SweepPoint, SweepResults } from "../../src/sweep/results.js";
 
 const LAW = { E: 1.69, A: 406.4, B: 410.7, alpha: 0.34, beta: 0.28 };
 

@@ -11,9 +11,9 @@ import { BackendError, ConfigError, SmolError, UsageError } from "../../errors.j
 import { writeJsonAtomic } from "../../io/atomic.js";
 import { listCheckpoints } from "../../train/checkpoint.js";
 import { readMetrics } from "../../train/metrics.js";
-import { jobSpec, planSweepFile, type JobSpec, type SweepJob, type SweepPlan } from "../../scaling/sweep.js";
-import { runQueue } from "../../scaling/sweep-queue.js";
-import { collectResults, flopsAccount, jobState, writeResults, type SweepResults } from "../../scaling/sweep-results.js";
+import { jobSpec, planSweepFile, type JobSpec, type SweepJob, type SweepPlan } from "../../sweep/sweep.js";
+import { runQueue } from "../../sweep/queue.js";
+import { collectResults, flopsAccount, jobState, writeResults, type SweepResults } from "../../sweep/results.js";
 import { numberOpt, parseCommandArgs, type Command } from "../command.js";
 import { Progress, duration, fmtNum, human, table } from "../output.js";
 import { printSummary, runTraining } from "./train.js";

@@ -12,7 +12,7 @@ import { listCheckpoints } from "../train/checkpoint.js";
 import type { TrainConfig } from "../train/config.js";
 import { readMetrics, type MetricRecord } from "../train/metrics.js";
 import { configHash, RESOLVED_CONFIG } from "../train/trainer.js";
-import { flopsPerToken } from "./flops.js";
+import { flopsPerToken } from "../scaling/flops.js";
 import type { SweepJob, SweepMethod, SweepPlan } from "./sweep.js";
 
 export type JobStatus = "done" | "partial" | "pending" | "conflict";

@@ -9,9 +9,9 @@ import * as path from "node:path";
 import { makeShardDir } from "../train/fixture.js";
 import { runSmol } from "../helpers.js";
 import { ConfigError } from "../../src/errors.js";
-import { planSweep } from "../../src/scaling/sweep.js";
-import { flopsAccount, type SweepResults } from "../../src/scaling/sweep-results.js";
-import { runQueue } from "../../src/scaling/sweep-queue.js";
+import { planSweep } from "../../src/sweep/sweep.js";
+import { flopsAccount, type SweepResults } from "../../src/sweep/results.js";
+import { runQueue } from "../../src/sweep/queue.js";
 
 const data = await makeShardDir();
 const root = path.dirname(data);

@@ -2,8 +2,8 @@
 // file (base training config, model sizes, token budgets) becomes jobs — per size ONE constant-LR
 // run with checkpoints at every budget's cooldown start, a cooldown branch per budget (and per extra
 // shape), optional cosine baselines from scratch — with every budget checked against the batch size.
-// Plain config trees in, resolved TrainConfigs out; running the jobs is sweep-queue.ts's (with cli/),
-// reading their results and the FLOPs accounting sweep-results.ts's.
+// Plain config trees in, resolved TrainConfigs out; running the jobs is queue.ts's (with cli/),
+// reading their results and the FLOPs accounting results.ts's.
 //
 // Readouts: the trainer evaluates at stage ends, so the constant run is cut into stages (one mixture)
 // that end at each branch point (and, with SWA, at each budget); cosine runs use the same cuts up to
