@@ -27,7 +27,7 @@ const EOT = "<|endoftext|>";
 
 export const command: Command = {
   name: "demo",
-  summary: "train a tokenizer and a small SmolLM2-style model on the bundled corpora (≈5 min)",
+  summary: "train a tokenizer and a small SmolLM2-style model on the bundled corpora (1–5 min)",
   help: `Usage: smol demo [--out DIR] [--vocab-size N] [--config FILE]
 
 The main job of the quick start, on the corpora bundled in data/corpora (Brown-corpus prose,
