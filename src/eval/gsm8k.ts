@@ -9,7 +9,6 @@ import { ShapeError } from "../errors.js";
 import { KVCache, type LlamaModel } from "../models/llama.js";
 import { Engine } from "../tensor/engine.js";
 import { deriveSeed, Rng } from "../util/rng.js";
-import { RowLogits } from "./hidden.js";
 import { gsm8kPrompt, type MathProblem } from "./prompts.js";
 import { meanWithStderr, type MetricValue } from "./stats.js";
 
@@ -81,7 +80,6 @@ export function generateUntil<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: T
   const e = new Engine(model.be);
   const cache = new KVCache(model.be, model.config, 1, ids.length + opts.maxNewTokens);
   const chunk = Math.max(1, opts.prefillChunk ?? 256);
-  const rl = new RowLogits(model);
   const out: number[] = [];
   try {
     return e.noGrad(() => {
@@ -89,8 +87,8 @@ export function generateUntil<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: T
       let next = -1;
       for (let s = 0; s < ids.length; s += chunk) {
         const part = Int32Array.from(ids.slice(s, s + chunk));
-        const h = rl.hidden(e, part, 1, part.length, cache);
-        if (s + chunk >= ids.length) next = argmaxRow(rl.logits(e, h, Int32Array.of(part.length - 1)).data.subarray(0, V));
+        const h = model.hidden(e, part, 1, part.length, cache);
+        if (s + chunk >= ids.length) next = argmaxRow(model.logits(e, h, Int32Array.of(part.length - 1)).data.subarray(0, V));
         e.reset();
       }
       let text = "";
@@ -107,7 +105,6 @@ export function generateUntil<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: T
       }
     });
   } finally {
-    rl.dispose();
     e.arena.dispose();
     cache.dispose(model.be);
   }

@@ -10,7 +10,6 @@ import { ShapeError } from "../errors.js";
 import { KVCache, type LlamaModel } from "../models/llama.js";
 import { Engine } from "../tensor/engine.js";
 import * as F from "../tensor/ops.js";
-import { RowLogits } from "./hidden.js";
 
 /** One context with the continuations to score after it (token ids). */
 export interface LoglikRequest {
@@ -82,7 +81,6 @@ export function scoreLoglik<Fb extends FloatBuf>(model: LlamaModel<Fb>, reqs: re
   // Equal context lengths can share a prefill: walk the requests sorted by context length.
   const order = [...prepared].sort((a, b) => b.context.length - a.context.length || a.index - b.index);
   const e = new Engine(model.be);
-  const rl = new RowLogits(model);
   const pool = new CachePool(model);
   let done = 0;
   try {
@@ -105,7 +103,7 @@ export function scoreLoglik<Fb extends FloatBuf>(model: LlamaModel<Fb>, reqs: re
           conts = n;
           rows = r;
         }
-        scoreBatch(e, rl, pool, batch, L, feed, opts.greedy ?? false, out);
+        scoreBatch(e, model, pool, batch, L, feed, opts.greedy ?? false, out);
         i += batch.length;
         done += batch.length;
         opts.onProgress?.(done, order.length);
@@ -113,7 +111,6 @@ export function scoreLoglik<Fb extends FloatBuf>(model: LlamaModel<Fb>, reqs: re
     });
   } finally {
     pool.dispose();
-    rl.dispose();
     e.arena.dispose();
   }
   return out;
@@ -148,8 +145,7 @@ class CachePool<Fb extends FloatBuf> {
 }
 
 /** One batch: k contexts of length L prefilled together, then every continuation from the cache. */
-function scoreBatch<Fb extends FloatBuf>(e: Engine<Fb>, rl: RowLogits<Fb>, pool: CachePool<Fb>, batch: Prepared[], L: number, feed: number, greedy: boolean, out: ContinuationScore[][]): void {
-  const model = rl.model;
+function scoreBatch<Fb extends FloatBuf>(e: Engine<Fb>, model: LlamaModel<Fb>, pool: CachePool<Fb>, batch: Prepared[], L: number, feed: number, greedy: boolean, out: ContinuationScore[][]): void {
   const c = model.config;
   const V = c.vocab;
   const k = batch.length;
@@ -158,10 +154,10 @@ function scoreBatch<Fb extends FloatBuf>(e: Engine<Fb>, rl: RowLogits<Fb>, pool:
   try {
     const ids = new Int32Array(k * L);
     batch.forEach((p, i) => ids.set(p.context, i * L));
-    const h = rl.hidden(e, ids, k, L, pre);
+    const h = model.hidden(e, ids, k, L, pre);
     // The last context position predicts every continuation's first token.
     const lastRows = Int32Array.from(batch, (_, i) => i * L + L - 1);
-    const logits = rl.logits(e, h, lastRows);
+    const logits = model.logits(e, h, lastRows);
     const { losses } = F.crossEntropy(e, logits, Int32Array.from(batch, (p) => p.continuations[0][0]));
     batch.forEach((p, i) => {
       const x = logits.data.subarray(i * V, (i + 1) * V);
@@ -203,8 +199,8 @@ function scoreBatch<Fb extends FloatBuf>(e: Engine<Fb>, rl: RowLogits<Fb>, pool:
         targets.push(ct[t]);
       }
     }
-    const h2 = rl.hidden(e, ids2, R, feed, cont);
-    const logits2 = rl.logits(e, h2, Int32Array.from(wanted));
+    const h2 = model.hidden(e, ids2, R, feed, cont);
+    const logits2 = model.logits(e, h2, Int32Array.from(wanted));
     const { losses: losses2 } = F.crossEntropy(e, logits2, Int32Array.from(targets));
     let q = 0;
     for (const { p, j } of rowOf) {

@@ -86,10 +86,11 @@ export function generate<F extends FloatBuf>(model: LlamaModel<F>, prompt: reado
   try {
     return e.noGrad(() => {
       const t0 = performance.now();
-      let logits = model.forward(e, Int32Array.from(prompt), 1, prompt.length, cache);
-      let row = logits.data.subarray((prompt.length - 1) * V, prompt.length * V);
+      // Prefill: the output head is needed at the last prompt position only.
+      const h = model.hidden(e, Int32Array.from(prompt), 1, prompt.length, cache);
+      let row = model.logits(e, h, Int32Array.of(prompt.length - 1)).data.subarray(0, V);
       const t1 = performance.now();
-      while (out.length < opts.maxNewTokens && cache.length < maxT + 1) {
+      while (out.length < opts.maxNewTokens) {
         const id = sampleToken(row, opts, rng);
         out.push(id);
         opts.onToken?.(id);
@@ -99,8 +100,7 @@ export function generate<F extends FloatBuf>(model: LlamaModel<F>, prompt: reado
         }
         if (cache.length >= maxT) break;
         e.reset();
-        logits = model.forward(e, Int32Array.of(id), 1, 1, cache);
-        row = logits.data.subarray(0, V);
+        row = model.forward(e, Int32Array.of(id), 1, 1, cache).data.subarray(0, V);
       }
       const t2 = performance.now();
       return { ids: out, prefillSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, stoppedBy };

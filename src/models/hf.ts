@@ -7,7 +7,7 @@ import type { Backend, FloatBuf } from "../backend/backend.js";
 import { CheckpointError, fmtShape } from "../errors.js";
 import { makeTempDirBeside, replaceDirAtomic, writeJsonAtomic } from "../io/atomic.js";
 import { copyTokenizerFiles } from "../data/tokenizer.js";
-import { hfConfigJson, readHfConfig } from "../io/hf-config.js";
+import { HF_TRANSFORMERS_VERSION, hfConfigJson, readHfConfig } from "../io/hf-config.js";
 import { openCheckpoint, writeShardedCheckpoint, type TensorToWrite } from "../io/safetensors.js";
 import { parameterShapes, type LlamaConfig } from "./config.js";
 import { LlamaModel } from "./llama.js";
@@ -79,7 +79,7 @@ export function writeModelFiles<F extends FloatBuf>(model: LlamaModel<F>, dir: s
   const dtype = opts.dtype ?? "float32";
   writeShardedCheckpoint(dir, modelTensors(model, dtype), { maxShardBytes: opts.maxShardBytes });
   writeJsonAtomic(path.join(dir, "config.json"), hfConfigJson(model.config, { dtype }));
-  const gen: Record<string, unknown> = { _from_model_config: true, transformers_version: hfConfigJson(model.config).transformers_version };
+  const gen: Record<string, unknown> = { _from_model_config: true, transformers_version: HF_TRANSFORMERS_VERSION };
   if (model.config.bosTokenId !== undefined) gen.bos_token_id = model.config.bosTokenId;
   if (model.config.eosTokenId !== undefined) gen.eos_token_id = model.config.eosTokenId;
   writeJsonAtomic(path.join(dir, "generation_config.json"), gen);

@@ -200,7 +200,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
     this.rng = Rng.fromState(st.rng as Parameters<typeof Rng.fromState>[0]);
     this.stream.restore(st.data_cursor);
     this.resumedFrom = st.step;
-    this.metrics.truncateAfter(sameRun ? st.step : st.step);
+    this.metrics.truncateAfter(st.step);
   }
 
   private stageIndex(step: number): number {

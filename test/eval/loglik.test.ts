@@ -9,7 +9,6 @@ import { ReferenceBackend } from "../../src/backend/reference.js";
 import { scoreLoglik, scoreLoglikNaive, type LoglikRequest } from "../../src/eval/loglik.js";
 import { scoreSequences } from "../../src/eval/score.js";
 import { ShapeError } from "../../src/errors.js";
-import { RowLogits } from "../../src/eval/hidden.js";
 import { Engine } from "../../src/tensor/engine.js";
 import { assertClose, rng } from "../helpers.js";
 import { tinyModel } from "./fixture.js";
@@ -113,7 +112,7 @@ test("a context longer than the model's window is cut from the left, as lighteva
   model.dispose();
 });
 
-test("RowLogits: the head applied to selected hidden rows equals those rows of forward's logits", () => {
+test("model.logits: the head applied to selected hidden rows equals those rows of forward's logits", () => {
   const be = new ReferenceBackend();
   const model = tinyModel(be, 8);
   const ids = Int32Array.from([5, 9, 200, 31, 7, 7, 64, 1]);
@@ -122,12 +121,10 @@ test("RowLogits: the head applied to selected hidden rows equals those rows of f
     const full = model.forward(e, ids, 2, 4);
     const V = model.config.vocab;
     const want = Array.from(full.data.subarray(0, 8 * V));
-    const rl = new RowLogits(model);
-    const h = rl.hidden(e, ids, 2, 4);
+    const h = model.hidden(e, ids, 2, 4);
     const rows = Int32Array.from([7, 0, 3]);
-    const got = rl.logits(e, h, rows);
+    const got = model.logits(e, h, rows);
     rows.forEach((r, i) => assertClose(got.data.subarray(i * V, (i + 1) * V), want.slice(r * V, (r + 1) * V), { atol: 1e-12 }, `row ${r}`));
-    rl.dispose();
   });
   e.arena.dispose();
   model.dispose();
