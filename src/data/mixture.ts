@@ -184,6 +184,8 @@ export class StageStream {
   private readonly stages: Stage[];
   private readonly readers = new Map<string, SourceReader>();
   private stage: number;
+  /** Set by enterStage(): the stage follows the caller's clock, not the token budgets. */
+  private driven = false;
   private counts: number[];
   private readonly T: number;
   private readonly seed: number;
@@ -235,10 +237,24 @@ export class StageStream {
     return this.counts.reduce((a, b) => a + b, 0) * this.T;
   }
 
+  /**
+   * Let the caller's clock decide the stage from here on (the trainer's step counter): the sampler
+   * no longer advances by token budget, and moving back to an earlier stage is an error.
+   */
+  enterStage(stage: number): void {
+    this.driven = true;
+    if (stage === this.stage) return;
+    if (!(Number.isInteger(stage) && stage > this.stage && stage < this.stages.length)) {
+      throw new DataError(`enterStage: cannot go from stage ${this.stage} to ${stage} (of ${this.stages.length})`, "stages only move forward");
+    }
+    this.stage = stage;
+    this.counts = new Array<number>(this.stages[stage].names.length).fill(0);
+  }
+
   /** Pick the source for the next sequence (largest deficit first) and advance stages by budget. */
   private pick(): { reader: SourceReader; stage: Stage } {
     let st = this.stages[this.stage];
-    if (this.stageTokens >= st.budget && this.stage + 1 < this.stages.length) {
+    if (!this.driven && this.stageTokens >= st.budget && this.stage + 1 < this.stages.length) {
       this.stage++;
       st = this.stages[this.stage];
       this.counts = new Array<number>(st.names.length).fill(0);

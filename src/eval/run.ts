@@ -7,6 +7,7 @@ import * as path from "node:path";
 import type { FloatBuf } from "../backend/backend.js";
 import type { Tokenizer } from "../data/tokenizer-types.js";
 import { ConfigError, DataError } from "../errors.js";
+import { readResolvedFile } from "../io/run-layout.js";
 import type { LlamaModel } from "../models/llama.js";
 import { bundledEvalDir, findEvalFile, readJsonlRecords } from "./data.js";
 import { docRequests } from "./encode.js";
@@ -79,14 +80,8 @@ export interface RunDataInfo {
 /** The shard directory (and seq_len, eval tokens) of the run that wrote checkpoint `modelDir`, if any. */
 export function runDataFor(modelDir: string): RunDataInfo | undefined {
   const runDir = path.dirname(path.resolve(modelDir));
-  const file = path.join(runDir, "config.resolved.json");
-  if (!fs.existsSync(file)) return undefined;
-  let cfg: { config?: { data?: { dir?: unknown }; batch?: { seq_len?: unknown }; eval?: { tokens?: unknown } } };
-  try {
-    cfg = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch {
-    return undefined;
-  }
+  const cfg = readResolvedFile(runDir) as { config?: { data?: { dir?: unknown }; batch?: { seq_len?: unknown }; eval?: { tokens?: unknown } } } | undefined;
+  if (!cfg) return undefined;
   const dir = cfg.config?.data?.dir;
   if (typeof dir !== "string") return undefined;
   const candidates = path.isAbsolute(dir) ? [dir] : [path.resolve(dir), path.resolve(runDir, dir), path.resolve(runDir, "..", "..", dir)];

@@ -17,7 +17,19 @@ const IGNORED = /(^|\.)rotary_emb\.inv_freq$/;
 
 /** Load a model directory onto a backend. */
 export function loadModel<F extends FloatBuf>(dir: string, be: Backend<F>, opts: { withGrad?: boolean; config?: LlamaConfig } = {}): LlamaModel<F> {
-  const config = opts.config ?? readHfConfig(dir);
+  const model = new LlamaModel(be, opts.config ?? readHfConfig(dir), { withGrad: opts.withGrad });
+  try {
+    readWeightsInto(dir, model);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}
+
+/** Read a model directory's weights straight into an existing model of the same shape (no copy). */
+export function readWeightsInto<F extends FloatBuf>(dir: string, model: LlamaModel<F>): void {
+  const config = model.config;
   const ckpt = openCheckpoint(dir);
   try {
     const expected = parameterShapes(config);
@@ -36,9 +48,7 @@ export function loadModel<F extends FloatBuf>(dir: string, be: Backend<F>, opts:
         throw new CheckpointError(`${where}: tensor ${p.name} has shape ${fmtShape(shape)} but config.json implies ${fmtShape(p.shape)}`);
       }
     }
-    const model = new LlamaModel(be, config, { withGrad: opts.withGrad });
     for (const p of expected) model.params.set(p.name, ckpt.read(p.name));
-    return model;
   } finally {
     ckpt.close();
   }

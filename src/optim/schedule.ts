@@ -206,25 +206,26 @@ export interface BranchOptions {
 }
 
 /**
- * LR of a cooldown branch (Hägele et al.): the parent is a constant-LR run at `parentPeak` (with
- * optional warmup); the branch resumes from the parent's checkpoint after `branchStep` updates and
- * decays over `decaySteps` steps, ending at step branchStep + decaySteps. Equal, step for step, to
- * a WSD run with steps = branchStep + decaySteps and decay_steps = decaySteps.
+ * The schedule of a cooldown branch (Hägele et al.): the parent is a constant-LR run (with optional
+ * warmup); the branch resumes from the parent's checkpoint after `branchStep` updates and decays
+ * over `decaySteps` steps, ending at step branchStep + decaySteps. It IS a WSD schedule with
+ * steps = branchStep + decaySteps and decay_steps = decaySteps, so the branch is identical, step
+ * for step, to a single WSD run whose decay starts at branchStep.
  */
-export function cooldownBranch(
-  parentPeak: number, branchStep: number, decaySteps: number, shape: DecayShape, opts: BranchOptions = {},
-): (step: number) => number {
+export function branchSchedule(parentPeak: number, branchStep: number, decaySteps: number, shape: DecayShape, opts: BranchOptions = {}): ScheduleConfig {
   const problems: string[] = [];
   if (!(parentPeak > 0)) problems.push(`branch.lr: must be > 0, got ${parentPeak}`);
   if (!isInt(branchStep) || branchStep < (opts.warmup ?? 0)) problems.push(`branch.branch_step: must be an integer >= warmup (${opts.warmup ?? 0}), got ${branchStep}`);
   if (!isInt(decaySteps) || decaySteps < 1) problems.push(`branch.decay_steps: must be an integer >= 1, got ${decaySteps}`);
   if (!DECAY_SHAPES.includes(shape)) problems.push(`branch.shape: must be one of ${DECAY_SHAPES.join(", ")}, got ${JSON.stringify(shape)}`);
   if (problems.length) throw new ConfigError("invalid cooldown branch", problems);
-  const parent = makeSchedule({ kind: "constant", lr: parentPeak, steps: branchStep + decaySteps, warmup: opts.warmup, warmupStartFactor: opts.warmupStartFactor });
-  const lmin = opts.finalLr ?? 0;
-  return (n) => {
-    if (n < branchStep) return parent(n);
-    const x = Math.min(1, (n - branchStep) / decaySteps);
-    return lmin + (parentPeak - lmin) * decayFactor(shape, x, opts.power);
+  return {
+    kind: "wsd", lr: parentPeak, steps: branchStep + decaySteps, warmup: opts.warmup, warmupStartFactor: opts.warmupStartFactor,
+    decaySteps, shape, power: opts.power, finalLr: opts.finalLr ?? 0,
   };
+}
+
+/** LR of a cooldown branch as a function of the step: makeSchedule(branchSchedule(…)). */
+export function cooldownBranch(parentPeak: number, branchStep: number, decaySteps: number, shape: DecayShape, opts: BranchOptions = {}): (step: number) => number {
+  return makeSchedule(branchSchedule(parentPeak, branchStep, decaySteps, shape, opts));
 }

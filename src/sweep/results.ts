@@ -8,10 +8,9 @@ import * as path from "node:path";
 import { DataError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
 import type { DecayShape } from "../optim/schedule.js";
-import { listCheckpoints } from "../train/checkpoint.js";
-import type { TrainConfig } from "../train/config.js";
+import { RESOLVED_CONFIG } from "../io/run-layout.js";
 import { readMetrics, type MetricRecord } from "../train/metrics.js";
-import { configHash, RESOLVED_CONFIG } from "../train/trainer.js";
+import { configHash, RunDir, type ResolvedRunFile } from "../train/rundir.js";
 import { flopsPerToken } from "../scaling/flops.js";
 import type { SweepJob, SweepMethod, SweepPlan } from "./sweep.js";
 
@@ -25,21 +24,17 @@ export interface JobState {
   detail?: string;
 }
 
-function readResolved(runDir: string): { config_hash?: string; config?: TrainConfig } | undefined {
-  const file = path.join(runDir, RESOLVED_CONFIG);
-  if (!fs.existsSync(file)) return undefined;
-  try {
-    return JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch {
-    return {};
-  }
-}
-
 /** Where a job stands on disk. A run directory holding another configuration is a conflict. */
 export function jobState(job: SweepJob): JobState {
-  const resolved = readResolved(job.runDir);
-  const ckpts = listCheckpoints(job.runDir);
+  const rd = new RunDir(job.runDir);
+  const ckpts = rd.checkpoints();
   const step = ckpts.length ? ckpts[ckpts.length - 1] : 0;
+  let resolved: Partial<ResolvedRunFile> | undefined;
+  try {
+    resolved = rd.readResolved();
+  } catch (e) {
+    return { status: "conflict", step, detail: (e as Error).message };
+  }
   if (!resolved) return { status: ckpts.length ? "conflict" : "pending", step, detail: ckpts.length ? `checkpoints but no ${RESOLVED_CONFIG}` : undefined };
   if (job.kind === "cooldown") {
     const c = resolved.config;
@@ -50,7 +45,7 @@ export function jobState(job: SweepJob): JobState {
   } else if (resolved.config_hash !== configHash(job.cfg)) {
     return { status: "conflict", step, detail: "it was trained with a different configuration (the sweep or base config changed)" };
   }
-  return { status: ckpts.includes(job.steps) ? "done" : ckpts.length || fs.existsSync(path.join(job.runDir, "metrics.jsonl")) ? "partial" : "pending", step };
+  return { status: ckpts.includes(job.steps) ? "done" : ckpts.length || fs.existsSync(rd.metricsFile) ? "partial" : "pending", step };
 }
 
 export interface SweepPoint {

@@ -14,91 +14,56 @@ import { ConfigError } from "../errors.js";
 import { readIndex } from "../data/shards.js";
 import { parameterCount, type LlamaConfig } from "../models/config.js";
 import { DECAY_SHAPES, type DecayShape } from "../optim/schedule.js";
-import { readConfigFile, resolveTrainConfig, type TrainConfig } from "../train/config.js";
+import { z } from "zod";
+import { MODEL_SHAPE, SHAPE_KEYS, readConfigFile, resolveTrainConfig, type TrainConfig } from "../train/config.js";
 import { planBranch } from "../train/cooldown.js";
-import { modelConfigFor } from "../train/trainer.js";
-import { validate, type Field } from "../util/schema.js";
+import { modelConfigFor } from "../train/preflight.js";
+import { zodProblems } from "../util/schema.js";
 
-const num = (doc: string, extra: Partial<Extract<Field, { kind: "number" }>> = {}): Field => ({ kind: "number", doc, ...extra });
-
-const BUDGETS: Field = {
-  kind: "object",
-  optional: true,
-  doc: "token budgets: give tokens or tokens_per_param",
-  fields: {
-    tokens: { kind: "numberList", optional: true, doc: "absolute training tokens per budget (each a multiple of step_multiple steps)" },
-    tokens_per_param: { kind: "numberList", optional: true, doc: "budgets as D/N ratios, rounded to the nearest reachable token count" },
-    step_multiple: num("budgets are whole multiples of this many optimizer steps (default: the fewest steps whose cooldown start is a whole step, 5 for a 20% cooldown)", { int: true, min: 1, optional: true }),
-  },
-};
+const lists = (doc: string) => z.array(z.number()).optional().describe(doc);
+const BUDGETS = z.strictObject({
+  tokens: lists("absolute training tokens per budget (each a multiple of step_multiple steps)"),
+  tokens_per_param: lists("budgets as D/N ratios, rounded to the nearest reachable token count"),
+  step_multiple: z.number().int().min(1).optional().describe("budgets are whole multiples of this many optimizer steps (default: the fewest steps whose cooldown start is a whole step, 5 for a 20% cooldown)"),
+}).optional().describe("token budgets: give tokens or tokens_per_param");
 
 /** The sweep file's schema (`base` is checked separately: a path or an inline mapping). */
-export const SWEEP_SCHEMA: Field = {
-  kind: "object",
-  fields: {
-    name: { kind: "string", optional: true, doc: "sweep name (default: the file's name)" },
-    data_dir: { kind: "string", optional: true, doc: "tokenized shards (overrides the base config's data.dir)" },
-    tokenizer: { kind: "string", optional: true, doc: "tokenizer directory (overrides the base config's)" },
-    seed: num("run seed of every run (default: the base config's)", { int: true, min: 0, optional: true }),
-    params: { kind: "string", enum: ["total", "non-embedding"], default: "total", doc: "which parameter count N the points (and tokens_per_param) use" },
-    sizes: {
-      kind: "array",
-      minItems: 1,
-      item: {
-        kind: "object",
-        fields: {
-          name: { kind: "string", optional: true, doc: "label and directory name (default: the preset, or d<d_model>-l<layers>)" },
-          preset: { kind: "string", optional: true, doc: "a preset from `smol models`" },
-          d_model: num("width", { int: true, min: 1, optional: true }),
-          layers: num("decoder layers", { int: true, min: 1, optional: true }),
-          heads: num("query heads", { int: true, min: 1, optional: true }),
-          kv_heads: num("key/value heads", { int: true, min: 1, optional: true }),
-          ffn: num("SwiGLU width", { int: true, min: 1, optional: true }),
-          lr: num("constant LR of this size (default constant.lr)", { gt: 0, optional: true }),
-          cosine_lr: num("cosine peak LR of this size (default cosine.lr)", { gt: 0, optional: true }),
-          budgets: BUDGETS,
-        },
-      },
-    },
+export const SWEEP_SCHEMA = z.strictObject({
+  name: z.string().optional().describe("sweep name (default: the file's name)"),
+  data_dir: z.string().optional().describe("tokenized shards (overrides the base config's data.dir)"),
+  tokenizer: z.string().optional().describe("tokenizer directory (overrides the base config's)"),
+  seed: z.number().int().min(0).optional().describe("run seed of every run (default: the base config's)"),
+  params: z.enum(["total", "non-embedding"]).default("total").describe("which parameter count N the points (and tokens_per_param) use"),
+  sizes: z.array(z.strictObject({
+    name: z.string().optional().describe("label and directory name (default: the preset, or d<d_model>-l<layers>)"),
+    preset: z.string().optional().describe("a preset from `smol models`"),
+    ...MODEL_SHAPE,
+    lr: z.number().gt(0).optional().describe("constant LR of this size (default constant.lr)"),
+    cosine_lr: z.number().gt(0).optional().describe("cosine peak LR of this size (default cosine.lr)"),
     budgets: BUDGETS,
-    constant: {
-      kind: "object",
-      fields: {
-        lr: num("the constant LR (default: the base config's optimizer.lr)", { gt: 0, optional: true }),
-        warmup: num("warmup steps (default: the base config's schedule.warmup)", { int: true, min: 0, optional: true }),
-      },
-    },
-    cooldown: {
-      kind: "object",
-      fields: {
-        fraction: num("cooldown share of each budget: branches start at (1 − fraction)·D", { gt: 0, max: 0.9, default: 0.2 }),
-        shape: { kind: "string", enum: DECAY_SHAPES, default: "1-sqrt", doc: "cooldown shape" },
-        extra_shapes: { kind: "stringList", default: [], doc: "more branches per budget with these shapes (e.g. [linear])" },
-        final_lr: num("LR at the end of each cooldown", { min: 0, default: 0 }),
-      },
-    },
-    cosine: {
-      kind: "object",
-      optional: true,
-      doc: "cosine baselines trained from scratch for every budget",
-      fields: {
-        enabled: { kind: "bool", default: true },
-        lr: num("cosine peak LR (default: 2 × the constant LR, the paper's ratio)", { gt: 0, optional: true }),
-        final_fraction: num("final LR / peak", { min: 0, max: 1, default: 0.1 }),
-        warmup: num("warmup steps (default: the constant run's)", { int: true, min: 0, optional: true }),
-      },
-    },
-    swa: {
-      kind: "object",
-      optional: true,
-      doc: "SWA readouts of the constant run at every budget (extends it to the largest budget)",
-      fields: {
-        window: num("SWA window in steps (readouts are cleanest when budgets are multiples of it)", { int: true, min: 1 }),
-        interval: num("steps between SWA snapshots", { int: true, min: 1, default: 5 }),
-      },
-    },
-  },
-};
+  })).min(1),
+  budgets: BUDGETS,
+  constant: z.strictObject({
+    lr: z.number().gt(0).optional().describe("the constant LR (default: the base config's optimizer.lr)"),
+    warmup: z.number().int().min(0).optional().describe("warmup steps (default: the base config's schedule.warmup)"),
+  }).prefault({}),
+  cooldown: z.strictObject({
+    fraction: z.number().gt(0).max(0.9).default(0.2).describe("cooldown share of each budget: branches start at (1 − fraction)·D"),
+    shape: z.enum(DECAY_SHAPES as [string, ...string[]]).default("1-sqrt").describe("cooldown shape"),
+    extra_shapes: z.array(z.string()).default([]).describe("more branches per budget with these shapes (e.g. [linear])"),
+    final_lr: z.number().min(0).default(0).describe("LR at the end of each cooldown"),
+  }).prefault({}),
+  cosine: z.strictObject({
+    enabled: z.boolean().default(true),
+    lr: z.number().gt(0).optional().describe("cosine peak LR (default: 2 × the constant LR, the paper's ratio)"),
+    final_fraction: z.number().min(0).max(1).default(0.1).describe("final LR / peak"),
+    warmup: z.number().int().min(0).optional().describe("warmup steps (default: the constant run's)"),
+  }).optional().describe("cosine baselines trained from scratch for every budget"),
+  swa: z.strictObject({
+    window: z.number().int().min(1).describe("SWA window in steps (readouts are cleanest when budgets are multiples of it)"),
+    interval: z.number().int().min(1).default(5).describe("steps between SWA snapshots"),
+  }).optional().describe("SWA readouts of the constant run at every budget (extends it to the largest budget)"),
+});
 
 export type SweepMethod = "cooldown" | "cosine" | "swa" | "constant" | `cooldown-${DecayShape}`;
 
@@ -204,7 +169,9 @@ export function planSweep(tree: Record<string, unknown>, opts: { file?: string; 
   } else problems.push("base: expected a file path or a mapping of training-config sections");
 
   if (rest.cosine === null) rest.cosine = {}; // a bare `cosine:` in YAML turns the baselines on with defaults
-  const v = validate(rest, SWEEP_SCHEMA, "", problems) as Raw;
+  const parsed = SWEEP_SCHEMA.safeParse(rest, { reportInput: true });
+  if (!parsed.success) problems.push(...zodProblems(parsed.error, SWEEP_SCHEMA));
+  const v = (parsed.data ?? {}) as Raw;
   if (problems.length) throw new ConfigError(`${file}: invalid sweep`, problems, "fix the keys above; `smol sweep --help` lists every key");
   for (const [i, s] of (v.cooldown.extra_shapes as string[]).entries()) {
     if (!DECAY_SHAPES.includes(s as DecayShape)) problems.push(`cooldown.extra_shapes[${i}]: must be one of ${DECAY_SHAPES.join(", ")}, got "${s}"`);
@@ -227,7 +194,7 @@ export function planSweep(tree: Record<string, unknown>, opts: { file?: string; 
   const stagesRaw = (probe.data as Raw | undefined)?.stages;
   if (Array.isArray(stagesRaw) && typeof tpsRaw === "number") for (const st of stagesRaw) if (st && typeof st === "object") st.tokens = Math.max(1, tpsRaw) * Math.max(1, (sched.warmup as number) ?? 0, 1);
   const m0 = (probe.model ?? {}) as Raw;
-  if (!m0.preset && !m0.from && ["d_model", "layers", "heads", "kv_heads", "ffn"].some((k) => m0[k] === undefined)) probe.model = { ...m0, preset: "debug", d_model: undefined, layers: undefined, heads: undefined, kv_heads: undefined, ffn: undefined };
+  if (!m0.preset && !m0.from && SHAPE_KEYS.some((k) => m0[k] === undefined)) probe.model = { ...m0, preset: "debug", d_model: undefined, layers: undefined, heads: undefined, kv_heads: undefined, ffn: undefined };
   let baseCfg: TrainConfig;
   try {
     baseCfg = resolveTrainConfig(probe, { file: baseLabel, defaultName: "base" });
@@ -250,7 +217,7 @@ export function planSweep(tree: Record<string, unknown>, opts: { file?: string; 
   if (minQ === 0) throw new ConfigError(`${file}: cooldown.fraction ${fraction}: no step count up to 1000 puts the branch point (1 − ${fraction})·D on a whole step`, [], "use a fraction such as 0.1, 0.2 or 0.25");
   const sizes: SizePlan[] = [];
   const names = new Set<string>();
-  const shapeKeys = ["d_model", "layers", "heads", "kv_heads", "ffn"] as const;
+  const shapeKeys = SHAPE_KEYS;
   let stepMultiple = minQ;
   const notes: string[] = [];
   (v.sizes as Raw[]).forEach((s, i) => {
@@ -285,7 +252,9 @@ export function planSweep(tree: Record<string, unknown>, opts: { file?: string; 
     let mc: LlamaConfig;
     try {
       const sized = resolveTrainConfig({ ...probe, model }, { file: `${file} ${at}`, defaultName: name });
-      mc = modelConfigFor(sized, index.vocabSize, index.eosId);
+      const shapeProblems: string[] = [];
+      mc = modelConfigFor(sized, index.vocabSize, index.eosId, shapeProblems);
+      if (shapeProblems.length) throw new ConfigError("invalid model", shapeProblems);
     } catch (e) {
       problems.push(`${at}: ${(e as Error).message.replace(/\n\s*-\s*/g, "; ")}`);
       return;

@@ -1,19 +1,19 @@
 // Checkpoints of a run: RUN/step-<n>/ is a loadable Hugging Face model directory plus
 // optimizer.safetensors (AdamW moments), averaging state, and trainer_state.json (step, tokens,
 // RNG, data cursor). Each is written to a temp directory and renamed into place, so a run killed
-// at any moment leaves only complete checkpoints. Retention keeps the last K and every M-th.
+// at any moment leaves only complete checkpoints; a manifest (SHA-256 of every file) lets a resume
+// detect a damaged one. Retention keeps the last K and every M-th.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { FloatBuf } from "../backend/backend.js";
 import { CheckpointError } from "../errors.js";
 import { makeTempDirBeside, replaceDirAtomic, writeJsonAtomic } from "../io/atomic.js";
 import { openSafetensors, writeSafetensors } from "../io/safetensors.js";
+import { AVERAGES_FILE, OPTIMIZER_FILE, STATE_FILE, checkpointDir, listCheckpoints } from "../io/run-layout.js";
 import { writeModelFiles, type SaveOptions } from "../models/hf.js";
 import type { LlamaModel } from "../models/llama.js";
+import { writeManifest } from "./rundir.js";
 
-export const STATE_FILE = "trainer_state.json";
-export const OPTIMIZER_FILE = "optimizer.safetensors";
-export const AVERAGES_FILE = "averages.safetensors";
 
 export interface TrainerState {
   format: "smollab-trainer-state";
@@ -30,25 +30,12 @@ export interface TrainerState {
   elapsed_s: number;
   tokens_by_source: Record<string, number>;
   tokens_by_stage?: Record<string, number>;
+  /** Steps whose update was skipped for a non-finite loss (on_nonfinite: skip). */
+  skipped_steps?: number;
 }
 
 /** Named float buffers saved next to the model (e.g. m and v, SWA sums, EMA weights). */
 export type ExtraBuffers = Record<string, Float32Array | Float64Array>;
-
-export function checkpointDir(runDir: string, step: number): string {
-  return path.join(runDir, `step-${step}`);
-}
-
-/** Steps of the complete checkpoints in a run directory, ascending. */
-export function listCheckpoints(runDir: string): number[] {
-  if (!fs.existsSync(runDir)) return [];
-  return fs
-    .readdirSync(runDir)
-    .map((n) => /^step-(\d+)$/.exec(n))
-    .filter((m): m is RegExpExecArray => m !== null && fs.existsSync(path.join(runDir, m[0], STATE_FILE)))
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
-}
 
 /** Write a checkpoint atomically. */
 export function saveCheckpoint<F extends FloatBuf>(
@@ -62,6 +49,7 @@ export function saveCheckpoint<F extends FloatBuf>(
     writeSafetensors(path.join(tmp, OPTIMIZER_FILE), toTensors(optimizer));
     if (Object.keys(averages).length) writeSafetensors(path.join(tmp, AVERAGES_FILE), toTensors(averages));
     writeJsonAtomic(path.join(tmp, STATE_FILE), state);
+    writeManifest(tmp);
     replaceDirAtomic(tmp, final);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -1,129 +1,113 @@
-// The training config: one YAML/JSON file, validated as a whole before any work starts (every
-// problem listed by dotted path), then resolved into step counts. The resolved config is what
-// a run directory stores, so a resumed run can check it was started with the same one.
+// The training config: one zod schema is the source of the config's TypeScript type, its
+// defaults, its validation (every problem listed by dotted path) and `smol train --help`'s key
+// list. resolveTrainConfig() checks a raw YAML/JSON tree against it plus the cross-field rules that
+// need no files (batch arithmetic, stage lengths, schedule, checkpoint steps, model keys), and
+// resolves step counts. Checks that need the data or a model directory live in train/preflight.ts.
 import * as fs from "node:fs";
 import YAML from "yaml";
+import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { DECAY_SHAPES, SCHEDULE_KINDS, validateSchedule, type ScheduleConfig } from "../optim/schedule.js";
 import { PRESETS } from "../models/presets.js";
-import { PRECISIONS, type Precision } from "../tensor/engine.js";
-import { applyOverrides, validate, type Field } from "../util/schema.js";
+import { PRECISIONS } from "../tensor/engine.js";
+import { applyOverrides, parseConfig, schemaHelp } from "../util/schema.js";
 
-const num = (doc: string, extra: Partial<Extract<Field, { kind: "number" }>> = {}): Field => ({ kind: "number", doc, ...extra });
+const int = (doc: string) => z.number().int().describe(doc);
+const posInt = (doc: string) => int(doc).min(1);
+const positive = (doc: string) => z.number().gt(0).describe(doc);
 
-export const TRAIN_SCHEMA: Field = {
-  kind: "object",
-  fields: {
-    name: { kind: "string", optional: true, doc: "run name (default: the config file's name)" },
-    tokenizer: { kind: "string", optional: true, doc: "tokenizer directory copied into every checkpoint" },
-    seed: num("run seed: model init, data order and sampling derive from it", { int: true, min: 0, default: 0 }),
-    model: {
-      kind: "object",
-      fields: {
-        preset: { kind: "string", optional: true, enum: PRESETS.map((p) => p.name), doc: "a preset from `smol models`" },
-        from: { kind: "string", optional: true, doc: "continue from a Hugging Face model directory" },
-        vocab: num("vocabulary size (default: the tokenizer's)", { int: true, min: 1, optional: true }),
-        d_model: num("width", { int: true, min: 1, optional: true }),
-        layers: num("decoder layers", { int: true, min: 1, optional: true }),
-        heads: num("query heads", { int: true, min: 1, optional: true }),
-        kv_heads: num("key/value heads", { int: true, min: 1, optional: true }),
-        ffn: num("SwiGLU width", { int: true, min: 1, optional: true }),
-        rope_theta: num("RoPE base", { gt: 0, optional: true }),
-        init_std: num("init std", { gt: 0, optional: true }),
-        tied: { kind: "bool", optional: true },
-        max_seq: num("context length", { int: true, min: 1, optional: true }),
-      },
-    },
-    data: {
-      kind: "object",
-      fields: {
-        dir: { kind: "string", doc: "tokenized shards from `smol tokenize`" },
-        max_epochs: num("stop with an error when a source would be repeated more often", { gt: 0, default: 100 }),
-        stages: {
-          kind: "array",
-          minItems: 1,
-          item: {
-            kind: "object",
-            fields: {
-              name: { kind: "string", optional: true },
-              tokens: num("training tokens of this stage", { int: true, min: 1 }),
-              mixture: { kind: "map", minKeys: 1, value: num("weight: share of the stage's tokens", { gt: 0 }) },
-            },
-          },
-        },
-      },
-    },
-    optimizer: {
-      kind: "object",
-      fields: {
-        lr: num("peak learning rate", { gt: 0 }),
-        beta1: num("AdamW β1", { min: 0, max: 1, default: 0.9 }),
-        beta2: num("AdamW β2", { min: 0, max: 1, default: 0.95 }),
-        eps: num("AdamW epsilon", { gt: 0, default: 1e-8 }),
-        weight_decay: num("decoupled weight decay", { min: 0, default: 0.01 }),
-        decay_norms: { kind: "bool", default: false, doc: "apply weight decay to norm weights" },
-        decay_embeddings: { kind: "bool", default: true, doc: "apply weight decay to the embedding/head" },
-        grad_clip: num("global gradient-norm clip (0 = off)", { min: 0, default: 1.0 }),
-      },
-    },
-    schedule: {
-      kind: "object",
-      fields: {
-        kind: { kind: "string", enum: SCHEDULE_KINDS, default: "wsd" },
-        warmup: num("warmup steps", { int: true, min: 0, default: 0 }),
-        warmup_start_factor: num("first warmup LR as a fraction of the peak", { min: 0, max: 1, optional: true }),
-        decay_fraction: num("WSD cooldown as a fraction of all steps", { gt: 0, max: 1, optional: true }),
-        decay_steps: num("WSD cooldown length in steps", { int: true, min: 1, optional: true }),
-        shape: { kind: "string", enum: DECAY_SHAPES, optional: true },
-        power: num("exponent for shape power", { gt: 0, optional: true }),
-        final_lr: num("LR at the end of the cooldown", { min: 0, optional: true }),
-        final_fraction: num("cosine: final LR / peak", { min: 0, max: 1, optional: true }),
-      },
-    },
-    batch: {
-      kind: "object",
-      fields: {
-        seq_len: num("tokens per sequence", { int: true, min: 2 }),
-        micro_batch: num("sequences per forward/backward", { int: true, min: 1 }),
-        tokens_per_step: num("tokens per optimizer step (= micro_batch × accumulation × seq_len)", { int: true, min: 1 }),
-      },
-    },
-    eval: {
-      kind: "object",
-      fields: {
-        every: num("evaluate every N steps (0 = only at stage ends)", { int: true, min: 0, default: 0 }),
-        tokens: num("validation tokens per source", { int: true, min: 1, default: 16384 }),
-        tasks: { kind: "stringList", default: [], doc: "benchmark tasks to run at each evaluation" },
-        task_limit: num("items per task", { int: true, min: 1, default: 200 }),
-      },
-    },
-    checkpoint: {
-      kind: "object",
-      fields: {
-        every: num("save every N steps (0 = only at stage ends and the end)", { int: true, min: 0, default: 0 }),
-        keep_last: num("keep the newest K checkpoints", { int: true, min: 1, default: 3 }),
-        keep_every: num("also keep every checkpoint whose step is a multiple of M (0 = none)", { int: true, min: 0, default: 0 }),
-        at_steps: { kind: "numberList", optional: true, doc: "extra steps to save at (e.g. cooldown branch points)" },
-      },
-    },
-    averaging: {
-      kind: "object",
-      fields: {
-        swa_window: num("SWA window in steps (0 = off)", { int: true, min: 0, default: 0 }),
-        swa_interval: num("steps between SWA snapshots", { int: true, min: 1, default: 5 }),
-        ema_decay: num("EMA decay (0 = off)", { min: 0, max: 1, default: 0 }),
-        ema_interval: num("steps between EMA updates", { int: true, min: 1, default: 10 }),
-      },
-    },
-    log: {
-      kind: "object",
-      fields: { every: num("write metrics every N steps", { int: true, min: 1, default: 10 }) },
-    },
-    on_nonfinite: { kind: "string", enum: ["stop", "skip"], default: "stop", doc: "what to do with a NaN/Inf loss" },
-    threads: num("kernel threads (default: all cores)", { int: true, min: 1, optional: true }),
-    precision: { kind: "string", enum: PRECISIONS, default: "fp32", doc: "linear-layer matmuls: fp32, or bf16 inputs with fp32 accumulation (weights, grads, optimizer stay fp32)" },
-  },
+/** The shape of a Llama model: written once, used by training configs and sweep sizes. */
+export const MODEL_SHAPE = {
+  d_model: posInt("width").optional(),
+  layers: posInt("decoder layers").optional(),
+  heads: posInt("query heads").optional(),
+  kv_heads: posInt("key/value heads").optional(),
+  ffn: posInt("SwiGLU width").optional(),
 };
+export const SHAPE_KEYS = Object.keys(MODEL_SHAPE) as (keyof typeof MODEL_SHAPE)[];
+
+const ModelSection = z.strictObject({
+  preset: z.enum(PRESETS.map((p) => p.name) as [string, ...string[]]).optional().describe("a preset from `smol models` (shape keys given beside it override the preset's)"),
+  from: z.string().optional().describe("continue from a Hugging Face model directory (its shape is fixed; max_seq and rope_theta may be changed)"),
+  vocab: posInt("vocabulary size (default: the tokenizer's)").optional(),
+  ...MODEL_SHAPE,
+  rope_theta: positive("RoPE base").optional(),
+  init_std: positive("init std").optional(),
+  tied: z.boolean().optional().describe("tie the LM head to the embedding"),
+  max_seq: posInt("context length").optional(),
+});
+
+const StageSection = z.strictObject({
+  name: z.string().optional(),
+  tokens: posInt("training tokens of this stage"),
+  mixture: z.record(z.string(), positive("weight: share of the stage's tokens")).refine((m) => Object.keys(m).length > 0, "needs at least 1 source"),
+});
+
+export const TRAIN_SCHEMA = z.strictObject({
+  name: z.string().optional().describe("run name (default: the config file's name)"),
+  tokenizer: z.string().optional().describe("tokenizer directory; must be the one the shards were made with (checked)"),
+  seed: int("run seed: model init, data order and sampling derive from it").min(0).default(0),
+  model: ModelSection,
+  data: z.strictObject({
+    dir: z.string().describe("tokenized shards from `smol tokenize`"),
+    max_epochs: positive("stop with an error when a source would be repeated more often").default(100),
+    stages: z.array(StageSection).min(1),
+  }),
+  optimizer: z.strictObject({
+    lr: positive("peak learning rate"),
+    beta1: z.number().min(0).max(1).default(0.9).describe("AdamW β1"),
+    beta2: z.number().min(0).max(1).default(0.95).describe("AdamW β2"),
+    eps: positive("AdamW epsilon").default(1e-8),
+    weight_decay: z.number().min(0).default(0.01).describe("decoupled weight decay"),
+    decay_norms: z.boolean().default(false).describe("apply weight decay to norm weights"),
+    decay_embeddings: z.boolean().default(true).describe("apply weight decay to the embedding/head"),
+    grad_clip: z.number().min(0).default(1.0).describe("global gradient-norm clip (0 = off)"),
+  }),
+  schedule: z.strictObject({
+    kind: z.enum(SCHEDULE_KINDS as [string, ...string[]]).default("wsd"),
+    warmup: int("warmup steps").min(0).default(0),
+    warmup_start_factor: z.number().min(0).max(1).optional().describe("first warmup LR as a fraction of the peak"),
+    decay_fraction: z.number().gt(0).max(1).optional().describe("WSD cooldown as a fraction of all steps"),
+    decay_steps: posInt("WSD cooldown length in steps").optional(),
+    shape: z.enum(DECAY_SHAPES as [string, ...string[]]).optional(),
+    power: positive("exponent for shape power").optional(),
+    final_lr: z.number().min(0).optional().describe("LR at the end of the cooldown"),
+    final_fraction: z.number().min(0).max(1).optional().describe("cosine: final LR / peak"),
+  }).prefault({}),
+  batch: z.strictObject({
+    seq_len: int("tokens per sequence").min(2),
+    micro_batch: posInt("sequences per forward/backward"),
+    tokens_per_step: posInt("tokens per optimizer step (= micro_batch × accumulation × seq_len)"),
+  }),
+  eval: z.strictObject({
+    every: int("evaluate every N steps (0 = only at stage ends)").min(0).default(0),
+    tokens: posInt("validation tokens per source").default(16384),
+    tasks: z.array(z.string()).default([]).describe("benchmark tasks to run at each evaluation"),
+    task_limit: posInt("items per task").default(200),
+  }).prefault({}),
+  checkpoint: z.strictObject({
+    every: int("save every N steps (0 = only at stage ends and the end)").min(0).default(0),
+    keep_last: posInt("keep the newest K checkpoints").default(3),
+    keep_every: int("also keep every checkpoint whose step is a multiple of M (0 = none)").min(0).default(0),
+    at_steps: z.array(posInt("step")).optional().describe("extra steps to save at (e.g. cooldown branch points)"),
+  }).prefault({}),
+  averaging: z.strictObject({
+    swa_window: int("SWA window in steps (0 = off)").min(0).default(0),
+    swa_interval: posInt("steps between SWA snapshots").default(5),
+    ema_decay: z.number().min(0).max(1).default(0).describe("EMA decay (0 = off)"),
+    ema_interval: posInt("steps between EMA updates").default(10),
+  }).prefault({}),
+  log: z.strictObject({
+    every: posInt("write metrics every N steps").default(10),
+  }).prefault({}),
+  on_nonfinite: z.enum(["stop", "skip"]).default("stop").describe("what to do with a NaN/Inf loss: stop, or skip the update (the run still ends with its checkpoint)"),
+  threads: posInt("kernel threads (default: all cores)").optional(),
+  precision: z.enum(PRECISIONS).default("fp32").describe("linear-layer matmuls: fp32, or bf16 inputs with fp32 accumulation (weights, grads, optimizer stay fp32)"),
+});
+
+/** A config as written in a file (defaults optional). */
+export type TrainConfigInput = z.input<typeof TRAIN_SCHEMA>;
+type Parsed = z.output<typeof TRAIN_SCHEMA>;
 
 export interface StageConfig {
   name: string;
@@ -134,28 +118,17 @@ export interface StageConfig {
   endStep: number;
 }
 
-export interface TrainConfig {
+/** A resolved config: the parsed file plus what follows from it (stages as steps, schedule, accumulation). */
+export type TrainConfig = Omit<Parsed, "name" | "data" | "schedule" | "batch"> & {
   name: string;
-  tokenizer?: string;
-  seed: number;
-  model: { preset?: string; from?: string; vocab?: number; d_model?: number; layers?: number; heads?: number; kv_heads?: number; ffn?: number; rope_theta?: number; init_std?: number; tied?: boolean; max_seq?: number };
-  data: { dir: string; max_epochs: number; stages: StageConfig[] };
-  optimizer: { lr: number; beta1: number; beta2: number; eps: number; weight_decay: number; decay_norms: boolean; decay_embeddings: boolean; grad_clip: number };
+  data: Omit<Parsed["data"], "stages"> & { stages: StageConfig[] };
   schedule: ScheduleConfig;
-  batch: { seq_len: number; micro_batch: number; tokens_per_step: number; accumulation: number };
-  eval: { every: number; tokens: number; tasks: string[]; task_limit: number };
-  checkpoint: { every: number; keep_last: number; keep_every: number; at_steps?: number[] };
-  averaging: { swa_window: number; swa_interval: number; ema_decay: number; ema_interval: number };
-  log: { every: number };
-  on_nonfinite: "stop" | "skip";
-  threads?: number;
-  /** Matmul precision of linear layers; absent (configs resolved before the key existed) = fp32. */
-  precision?: Precision;
+  batch: Parsed["batch"] & { accumulation: number };
   /** Total optimizer steps of the run. */
   steps: number;
-  /** Set on cooldown branches: where the run came from. */
+  /** Set on branches (cooldowns, ablations): where the run came from. */
   parent?: { run_dir: string; step: number };
-}
+};
 
 /** Read a YAML or JSON file into a plain tree. */
 export function readConfigFile(file: string): Record<string, unknown> {
@@ -175,19 +148,31 @@ export function readConfigFile(file: string): Record<string, unknown> {
   return tree as Record<string, unknown>;
 }
 
+/** The schedule section in the library's ScheduleConfig form (the one snake→camel mapping). */
+function scheduleOf(sc: Parsed["schedule"], lr: number, steps: number): ScheduleConfig {
+  return {
+    kind: sc.kind as ScheduleConfig["kind"], lr, steps, warmup: sc.warmup, warmupStartFactor: sc.warmup_start_factor,
+    decayFraction: sc.decay_fraction, decaySteps: sc.decay_steps, shape: sc.shape as ScheduleConfig["shape"], power: sc.power,
+    finalLr: sc.final_lr, finalFraction: sc.final_fraction,
+  };
+}
+
 /** Validate and resolve a config tree; throws ConfigError listing every problem. */
 export function resolveTrainConfig(tree: Record<string, unknown>, opts: { sets?: string[]; defaultName?: string; file?: string } = {}): TrainConfig {
   const copy = structuredClone(tree);
-  const problems = applyOverrides(copy, opts.sets ?? []);
-  const v = validate(copy, TRAIN_SCHEMA, "", problems) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   const where = opts.file ? `${opts.file}: ` : "";
-  if (problems.length) throw new ConfigError(`${where}invalid training config`, problems, "fix the keys above; `smol train --help` lists every section");
+  const what = `${where}invalid training config`;
+  const hint = "fix the keys above; `smol train --help` lists every key";
+  const v = parseConfig(TRAIN_SCHEMA, copy, what, hint, applyOverrides(copy, opts.sets ?? []));
+  const problems: string[] = [];
   const m = v.model;
-  const shapeKeys = ["d_model", "layers", "heads", "kv_heads", "ffn"];
-  if (!m.preset && !m.from && shapeKeys.some((k) => m[k] === undefined)) {
-    problems.push(`model: give a preset, a from: directory, or all of ${shapeKeys.join(", ")}`);
-  }
   if (m.preset && m.from) problems.push("model: give either preset or from, not both");
+  if (!m.preset && !m.from) for (const k of SHAPE_KEYS) if (m[k] === undefined) problems.push(`model.${k}: required without a preset or from: directory`);
+  if (m.from) {
+    for (const k of [...SHAPE_KEYS, "vocab", "tied", "init_std"] as const) {
+      if (m[k] !== undefined) problems.push(`model.${k}: cannot change a pretrained model's ${k} (model.from); remove the key, or start from a preset`);
+    }
+  }
   const b = v.batch;
   const perMicro = b.micro_batch * b.seq_len;
   if (b.tokens_per_step % perMicro !== 0) {
@@ -195,23 +180,27 @@ export function resolveTrainConfig(tree: Record<string, unknown>, opts: { sets?:
   }
   const stages: StageConfig[] = [];
   let step = 0;
-  (v.data.stages as Array<{ name?: string; tokens: number; mixture: Record<string, number> }>).forEach((s, i) => {
+  v.data.stages.forEach((s, i) => {
     if (s.tokens % b.tokens_per_step !== 0) {
       const lo = Math.floor(s.tokens / b.tokens_per_step) * b.tokens_per_step;
       problems.push(`data.stages[${i}].tokens: ${s.tokens} is not a multiple of batch.tokens_per_step ${b.tokens_per_step} (use ${lo || b.tokens_per_step} or ${lo + b.tokens_per_step})`);
     }
+    const sum = Object.values(s.mixture).reduce((a, x) => a + x, 0);
+    if (Math.abs(sum - 1) > 1e-6) problems.push(`data.stages[${i}].mixture: the weights sum to ${+sum.toFixed(6)}; they are shares of the stage's tokens and must sum to 1`);
     const n = Math.max(1, Math.round(s.tokens / b.tokens_per_step));
     stages.push({ name: s.name ?? `stage${i + 1}`, tokens: s.tokens, mixture: s.mixture, startStep: step, endStep: step + n });
     step += n;
   });
-  const sc = v.schedule;
-  const schedule: ScheduleConfig = {
-    kind: sc.kind, lr: v.optimizer.lr, steps: step, warmup: sc.warmup, warmupStartFactor: sc.warmup_start_factor,
-    decayFraction: sc.decay_fraction, decaySteps: sc.decay_steps, shape: sc.shape, power: sc.power,
-    finalLr: sc.final_lr, finalFraction: sc.final_fraction,
-  };
+  const names = stages.map((s) => s.name);
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i) problems.push(`data.stages[${i}].name: "${n}" is used by an earlier stage; stage names must differ`);
+  });
+  for (const [i, s] of (v.checkpoint.at_steps ?? []).entries()) {
+    if (s > step) problems.push(`checkpoint.at_steps[${i}]: step ${s} is past the end of the run (${step} steps)`);
+  }
+  const schedule = scheduleOf(v.schedule, v.optimizer.lr, step);
   problems.push(...validateSchedule(schedule, "schedule").filter((p) => !p.startsWith("schedule.steps")));
-  if (problems.length) throw new ConfigError(`${where}invalid training config`, problems);
+  if (problems.length) throw new ConfigError(what, problems, hint);
   return {
     ...v,
     name: v.name ?? opts.defaultName ?? "run",
@@ -219,27 +208,10 @@ export function resolveTrainConfig(tree: Record<string, unknown>, opts: { sets?:
     schedule,
     batch: { ...b, accumulation: b.tokens_per_step / perMicro },
     steps: step,
-  } as TrainConfig;
+  };
 }
 
-/** Help text for every key of the schema, generated from its docs. */
-export function schemaHelp(field: Field = TRAIN_SCHEMA, prefix = ""): string[] {
-  if (field.kind !== "object") return [];
-  const lines: string[] = [];
-  for (const [k, f] of Object.entries(field.fields)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (f.kind === "object") {
-      lines.push(...schemaHelp(f, key));
-      continue;
-    }
-    if (f.kind === "array" && f.item.kind === "object") {
-      lines.push(`  ${key}: list of stages, each:`);
-      lines.push(...schemaHelp(f.item, `${key}[]`));
-      continue;
-    }
-    const def = "default" in f && f.default !== undefined ? ` (default ${JSON.stringify(f.default)})` : f.optional ? " (optional)" : " (required)";
-    const en = f.kind === "string" && f.enum ? ` one of: ${f.enum.join(", ")}` : "";
-    lines.push(`  ${key}${def}${f.doc ? ` — ${f.doc}` : ""}${en}`.replace(/^(.{0,140}).*$/, "$1"));
-  }
-  return lines;
+/** Help text for every key of the training config. */
+export function trainConfigHelp(): string[] {
+  return schemaHelp(TRAIN_SCHEMA);
 }

@@ -1,13 +1,11 @@
 // Cooldown branches (Hägele et al.): a child run that starts from a parent's checkpoint at step
 // N, continues the same data stream, and decays the LR from the parent's constant value over K
 // steps — identical, step for step, to a single WSD run whose decay starts at N.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { CheckpointError, ConfigError } from "../errors.js";
-import { DECAY_SHAPES, type DecayShape } from "../optim/schedule.js";
-import { checkpointDir, listCheckpoints } from "./checkpoint.js";
+import { branchSchedule, DECAY_SHAPES, type DecayShape } from "../optim/schedule.js";
 import type { TrainConfig } from "./config.js";
-import { RESOLVED_CONFIG } from "./trainer.js";
+import { RunDir } from "./rundir.js";
 
 export interface BranchRequest {
   parentDir: string;
@@ -20,16 +18,11 @@ export interface BranchRequest {
   finalLr?: number;
 }
 
-export function readResolvedConfig(runDir: string): TrainConfig {
-  const file = path.join(runDir, RESOLVED_CONFIG);
-  if (!fs.existsSync(file)) throw new CheckpointError(`${runDir}: not a run directory (no ${RESOLVED_CONFIG})`, "pass the directory `smol train` wrote (e.g. runs/<name>)");
-  return JSON.parse(fs.readFileSync(file, "utf8")).config as TrainConfig;
-}
-
 /** The child config and the checkpoint it starts from. */
 export function planBranch(req: BranchRequest): { cfg: TrainConfig; checkpoint: string; step: number; decaySteps: number } {
-  const parent = readResolvedConfig(req.parentDir);
-  const available = listCheckpoints(req.parentDir);
+  const rd = new RunDir(req.parentDir);
+  const parent = rd.requireResolved().config;
+  const available = rd.checkpoints();
   if (!available.length) throw new CheckpointError(`${req.parentDir}: no complete checkpoints to branch from`);
   const N = req.step ?? available[available.length - 1];
   if (!available.includes(N)) throw new CheckpointError(`${req.parentDir}: no checkpoint at step ${N}`, `available steps: ${available.join(", ")}`);
@@ -56,13 +49,12 @@ export function planBranch(req: BranchRequest): { cfg: TrainConfig; checkpoint: 
     ...parent,
     name: `${parent.name}-cooldown-${N}+${K}`,
     data: { ...parent.data, stages },
-    schedule: {
-      kind: "wsd", lr: parent.schedule.lr, steps: total, warmup: parent.schedule.warmup, warmupStartFactor: parent.schedule.warmupStartFactor,
-      decaySteps: K, shape, power: parent.schedule.power, finalLr: req.finalLr ?? 0,
-    },
+    schedule: branchSchedule(parent.schedule.lr, N, K, shape, {
+      warmup: parent.schedule.warmup, warmupStartFactor: parent.schedule.warmupStartFactor, power: parent.schedule.power, finalLr: req.finalLr ?? 0,
+    }),
     checkpoint: { ...parent.checkpoint, at_steps: [] },
     steps: total,
     parent: { run_dir: path.resolve(req.parentDir), step: N },
   };
-  return { cfg, checkpoint: checkpointDir(req.parentDir, N), step: N, decaySteps: K };
+  return { cfg, checkpoint: rd.checkpointDir(N), step: N, decaySteps: K };
 }

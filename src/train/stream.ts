@@ -1,12 +1,21 @@
-// The training data stream of a run: the stage mixture sampler over a `smol tokenize` shard
-// directory, wrapped so the trainer can checkpoint and restore its cursor.
+// Pretraining's batch source: the stage mixture sampler over a `smol tokenize` shard directory,
+// with the stage decided by the trainer's step clock, and a cursor the checkpoints store.
 import type { MixtureCursor } from "../data/mixture.js";
-import { openStageStream, type Batch } from "../data/mixture.js";
+import { openStageStream } from "../data/mixture.js";
 import type { TrainConfig } from "./config.js";
 
+/** B sequences of T tokens (inputs and next-token targets) and the source of each row. */
+export interface TokenBatch {
+  inputs: Int32Array;
+  targets: Int32Array;
+  B: number;
+  T: number;
+  sources: string[];
+}
+
 export interface TrainingStream {
-  /** The next micro-batch of B sequences of T tokens (+ shifted targets). */
-  next(B: number, T: number, stageIndex: number): Batch;
+  /** The next micro-batch of the given stage. */
+  next(stage: number): TokenBatch;
   cursor(): unknown;
   restore(cursor: unknown): void;
   /** Epochs of data consumed per source (fractional: 1.5 = one and a half passes). */
@@ -17,9 +26,14 @@ export interface TrainingStream {
 export function openTrainingStream(cfg: TrainConfig): TrainingStream {
   const stages = cfg.data.stages.map((s) => ({ name: s.name, tokens: s.tokens, weights: s.mixture }));
   const opts = { seed: cfg.seed, seqLen: cfg.batch.seq_len, maxEpochs: cfg.data.max_epochs };
+  const { micro_batch: B, seq_len: T } = cfg.batch;
   let opened = openStageStream(cfg.data.dir, stages, opts);
   return {
-    next: (B) => opened.stream.nextBatch(B),
+    next(stage) {
+      opened.stream.enterStage(stage);
+      const b = opened.stream.nextBatch(B, T);
+      return { inputs: b.inputs, targets: b.targets, B, T, sources: b.sources };
+    },
     cursor: () => opened.stream.cursor(),
     restore(cursor) {
       opened.close();

@@ -7,7 +7,7 @@ import { CheckpointError } from "../errors.js";
 import { openSafetensors } from "../io/safetensors.js";
 import { readHfConfig } from "../io/hf-config.js";
 import { LlamaModel } from "../models/llama.js";
-import { listCheckpoints, checkpointDir } from "./checkpoint.js";
+import { listCheckpoints, checkpointDir } from "../io/run-layout.js";
 
 /** End steps of the saved SWA windows of a run, ascending. */
 export function listSwaWindows(runDir: string): number[] {

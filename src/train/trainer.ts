@@ -1,36 +1,34 @@
-// The training loop of `smol train` and `smol cooldown`: gradient accumulation, clipping, AdamW
-// at the scheduled LR, metrics, validation per source, weight averaging and checkpoints, with
-// exact resume from the latest complete checkpoint. Library code: it reports through hooks and
-// never touches the terminal.
+// The training loop shared by pretraining, cooldown branches, sweeps (and, through its two seams,
+// post-training): gradient accumulation over micro-batches from a BatchSource, a loss from an
+// Objective, clipping, AdamW at the scheduled LR, metrics, validation per source, weight averaging
+// and checkpoints with exact resume. One clock — the optimizer step — decides the stage. Library
+// code: it reports through hooks, stops cleanly on an AbortSignal, and never touches the terminal.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createHash } from "node:crypto";
 import type { Backend, FloatBuf } from "../backend/backend.js";
-import { CheckpointError, ConfigError, SmolError } from "../errors.js";
+import { CheckpointError, SmolError } from "../errors.js";
 import { writeJsonAtomic } from "../io/atomic.js";
-import { readHfConfig } from "../io/hf-config.js";
 import { loadTokenizer } from "../data/tokenizer.js";
 import type { Tokenizer } from "../data/tokenizer-types.js";
 import { runEvalTasks } from "../eval/run.js";
-import { parseTaskList } from "../eval/tasks.js";
 import { writeSafetensors } from "../io/safetensors.js";
 import { parameterCount, type LlamaConfig } from "../models/config.js";
-import { loadModel } from "../models/hf.js";
+import { readWeightsInto } from "../models/hf.js";
 import { LlamaModel } from "../models/llama.js";
-import { findPreset } from "../models/presets.js";
 import { AdamW } from "../optim/adamw.js";
 import { makeSchedule } from "../optim/schedule.js";
 import { flopsPerToken } from "../scaling/flops.js";
 import { Engine } from "../tensor/engine.js";
+import type { Tensor } from "../tensor/tensor.js";
 import { Rng } from "../util/rng.js";
 import { WeightAverager } from "./averaging.js";
-import {
-  applyRetention, checkpointDir, listCheckpoints, loadBuffers, readTrainerState, saveCheckpoint,
-  AVERAGES_FILE, OPTIMIZER_FILE, type TrainerState,
-} from "./checkpoint.js";
+import { applyRetention, loadBuffers, readTrainerState, saveCheckpoint, type TrainerState } from "./checkpoint.js";
+import { AVERAGES_FILE, OPTIMIZER_FILE } from "../io/run-layout.js";
 import type { TrainConfig } from "./config.js";
 import { MetricsLog } from "./metrics.js";
-import { openTrainingStream, type TrainingStream } from "./stream.js";
+import type { PreparedRun } from "./preflight.js";
+import { configHash } from "./rundir.js";
+import { openTrainingStream, type TokenBatch } from "./stream.js";
 import { loadValSets, validationLoss, type ValSet } from "./validation.js";
 
 export class TrainingError extends SmolError {}
@@ -48,7 +46,34 @@ export interface ProgressInfo {
 export interface TrainHooks {
   onProgress?(p: ProgressInfo): void;
   onLog?(line: string): void;
+  /** At each evaluation point: extra metrics for the eval record (e.g. SFT reward accuracy). */
+  onEvaluate?(ctx: { step: number; model: LlamaModel<FloatBuf> }): Record<string, unknown> | Promise<Record<string, unknown>>;
 }
+
+/** Where micro-batches come from; its cursor is part of every checkpoint. */
+export interface BatchSource<Bt> {
+  /** The next micro-batch of the given stage (the trainer's clock decides the stage). */
+  next(stage: number): Bt;
+  cursor(): unknown;
+  restore(cursor: unknown): void;
+  /** Epochs consumed per source (for the metrics). */
+  epochs(): Record<string, number>;
+  close(): void;
+}
+
+/** What is minimised: a scalar loss tensor for one micro-batch, and the tokens it covers per source. */
+export interface Objective<Bt> {
+  loss(model: LlamaModel<FloatBuf>, e: Engine<FloatBuf>, batch: Bt): { loss: Tensor<FloatBuf>; tokensBySource: Record<string, number>; metrics?: Record<string, number> };
+}
+
+/** Next-token cross-entropy on a token stream: pretraining's objective. */
+export const nextTokenObjective: Objective<TokenBatch> = {
+  loss(model, e, b) {
+    const tokensBySource: Record<string, number> = {};
+    for (const s of b.sources) tokensBySource[s] = (tokensBySource[s] ?? 0) + b.T;
+    return { loss: model.loss(e, b.inputs, b.targets, b.B, b.T).loss, tokensBySource };
+  },
+};
 
 export interface TrainSummary {
   runDir: string;
@@ -59,75 +84,44 @@ export interface TrainSummary {
   /** Validation loss per source after each stage, by stage name. */
   stageEval: Record<string, Record<string, number>>;
   lastCheckpoint: string;
+  /** Steps whose update was skipped for a non-finite loss. */
+  skippedSteps: number;
+  /** Set when an AbortSignal stopped the run early (after writing a checkpoint). */
+  interrupted?: boolean;
 }
 
-export const RESOLVED_CONFIG = "config.resolved.json";
-
-/** The numbers-relevant part of a config, hashed to detect a run directory from another config. */
-export function configHash(cfg: TrainConfig): string {
-  const { name: _n, eval: _e, checkpoint: _c, log: _l, threads: _t, precision, ...rest } = cfg;
-  // fp32 (the default) leaves the hash as it was before the precision key existed.
-  if (precision && precision !== "fp32") (rest as Record<string, unknown>).precision = precision;
-  return createHash("sha256").update(JSON.stringify(rest)).digest("hex").slice(0, 16);
-}
-
-/** The model architecture a config asks for (tokenizer vocab from the data index when unset). */
-export function modelConfigFor(cfg: TrainConfig, dataVocab: number, dataEos: number): LlamaConfig {
-  const m = cfg.model;
-  let c: LlamaConfig;
-  if (m.from) {
-    return readHfConfig(m.from);
-  } else if (m.preset) {
-    c = findPreset(m.preset).config;
-  } else {
-    const d = m.d_model!, heads = m.heads!;
-    c = { vocab: dataVocab, d, layers: m.layers!, heads, kvHeads: m.kv_heads!, headDim: d / heads, ffn: m.ffn!, ropeTheta: 10000, normEps: 1e-5, tied: true, maxSeq: 2048, initStd: 0.02 };
-  }
-  c.vocab = m.vocab ?? dataVocab;
-  c.bosTokenId = dataEos;
-  c.eosTokenId = dataEos;
-  if (m.rope_theta !== undefined) c.ropeTheta = m.rope_theta;
-  if (m.init_std !== undefined) c.initStd = m.init_std;
-  if (m.tied !== undefined) c.tied = m.tied;
-  if (m.max_seq !== undefined) c.maxSeq = m.max_seq;
-  const problems: string[] = [];
-  if (c.d % c.heads !== 0) problems.push(`model.heads: ${c.heads} does not divide d_model ${c.d}`);
-  if (c.heads % c.kvHeads !== 0) problems.push(`model.kv_heads: ${c.kvHeads} does not divide heads ${c.heads}`);
-  if ((c.d / c.heads) % 2 !== 0) problems.push(`model.heads: head size ${c.d / c.heads} must be even for RoPE`);
-  if (cfg.batch.seq_len > c.maxSeq) problems.push(`batch.seq_len: ${cfg.batch.seq_len} exceeds the model's context ${c.maxSeq} (set model.max_seq)`);
-  if (c.vocab < dataVocab) problems.push(`model.vocab: ${c.vocab} is smaller than the tokenizer's vocabulary ${dataVocab}`);
-  if (problems.length) throw new ConfigError("invalid model for this run", problems);
-  return c;
-}
-
-
-export class Trainer<F extends FloatBuf = FloatBuf> {
-  readonly model: LlamaModel<F>;
-  readonly opt: AdamW<F>;
-  readonly averager: WeightAverager<F>;
+export class Trainer<Bt = TokenBatch> {
+  readonly model: LlamaModel<FloatBuf>;
+  readonly opt: AdamW<FloatBuf>;
+  readonly averager: WeightAverager<FloatBuf>;
+  readonly cfg: TrainConfig;
+  readonly runDir: string;
+  readonly modelConfig: LlamaConfig;
   private readonly schedule: (step: number) => number;
-  private stream!: TrainingStream;
+  private readonly source: BatchSource<Bt>;
+  private readonly objective: Objective<Bt>;
   private valSets: ValSet[] = [];
-  private metrics!: MetricsLog;
+  private metrics: MetricsLog;
   private step = 0;
   private tokens = 0;
   private elapsed = 0;
+  private skipped = 0;
   private rng: Rng;
   private tokensBySource: Record<string, number> = {};
   private tokensByStage: Record<string, number> = {};
   private resumedFrom: number | undefined;
-  private readonly tokenizerDir: string | undefined;
   private tokenizer: Tokenizer | undefined;
 
   constructor(
-    readonly be: Backend<F>,
-    readonly cfg: TrainConfig,
-    readonly runDir: string,
-    readonly modelConfig: LlamaConfig,
+    readonly be: Backend<FloatBuf>,
+    private readonly run_: PreparedRun,
     private readonly hooks: TrainHooks = {},
-    opts: { tokenizerDir?: string; schedule?: (step: number) => number } = {},
+    opts: { schedule?: (step: number) => number; source?: BatchSource<Bt>; objective?: Objective<Bt> } = {},
   ) {
-    this.model = new LlamaModel(be, modelConfig);
+    const cfg = (this.cfg = run_.cfg);
+    this.runDir = run_.runDir.dir;
+    this.modelConfig = run_.modelConfig;
+    this.model = new LlamaModel(be, run_.modelConfig);
     this.opt = new AdamW(be, this.model.params, {
       beta1: cfg.optimizer.beta1, beta2: cfg.optimizer.beta2, eps: cfg.optimizer.eps, weightDecay: cfg.optimizer.weight_decay,
       decayNorms: cfg.optimizer.decay_norms, decayEmbeddings: cfg.optimizer.decay_embeddings, gradClip: cfg.optimizer.grad_clip,
@@ -135,43 +129,29 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
     this.averager = new WeightAverager(this.model.params, cfg.averaging);
     this.schedule = opts.schedule ?? makeSchedule(cfg.schedule);
     this.rng = new Rng(cfg.seed);
-    this.tokenizerDir = opts.tokenizerDir ?? cfg.tokenizer;
+    this.source = opts.source ?? (openTrainingStream(cfg) as unknown as BatchSource<Bt>);
+    this.objective = opts.objective ?? (nextTokenObjective as unknown as Objective<Bt>);
+    this.metrics = new MetricsLog(run_.runDir.metricsFile);
   }
 
-  /** Prepare a fresh run, or resume from the latest checkpoint of runDir (or of `from`). */
-  open(from?: { checkpoint: string }): void {
-    fs.mkdirSync(this.runDir, { recursive: true });
-    const resolvedFile = path.join(this.runDir, RESOLVED_CONFIG);
-    const hash = configHash(this.cfg);
-    if (fs.existsSync(resolvedFile)) {
-      let prev: { config_hash?: string };
-      try {
-        prev = JSON.parse(fs.readFileSync(resolvedFile, "utf8"));
-      } catch {
-        throw new CheckpointError(`${resolvedFile}: unreadable`, "the run directory is damaged; use a new --run-dir");
-      }
-      if (prev.config_hash !== hash) {
-        throw new ConfigError(`${this.runDir} holds a run with a different configuration`, [], "use a new --run-dir, or the same config (and --set values) as that run to resume it");
-      }
-    } else {
-      writeJsonAtomic(resolvedFile, { config_hash: hash, config: this.cfg, model: this.modelConfig });
-    }
-    if (this.cfg.eval.tasks.length) {
-      parseTaskList(this.cfg.eval.tasks);
-      if (!this.tokenizerDir) throw new ConfigError("eval.tasks needs the run's tokenizer", ["tokenizer: set it to the tokenizer directory the shards were made with"]);
-    }
-    this.metrics = new MetricsLog(path.join(this.runDir, "metrics.jsonl"));
-    this.stream = openTrainingStream(this.cfg);
+  /**
+   * Load the starting weights and state: the newest good checkpoint of the run directory (a damaged
+   * one falls back to the previous, with a warning), else a branch's checkpoint, else model.from's
+   * weights or a fresh initialisation. Writes nothing but the metrics cut back to that step.
+   */
+  open(): void {
+    const rd = this.run_.runDir;
     this.valSets = loadValSets(this.cfg.data.dir, this.cfg.batch.seq_len, this.cfg.eval.tokens);
-    const steps = listCheckpoints(this.runDir);
-    if (steps.length) this.restore(checkpointDir(this.runDir, steps[steps.length - 1]), true);
-    else if (from) this.restore(from.checkpoint, false);
+    const had = rd.checkpoints();
+    const good = rd.latestGoodCheckpoint((m) => this.hooks.onLog?.(m), (dir) => this.restore(dir, true));
+    if (had.length && !good) {
+      throw new CheckpointError(`${rd.dir}: every checkpoint is damaged (${had.map((s) => `step-${s}`).join(", ")})`, "move them away to start the run over, or restore them from a backup");
+    }
+    if (good) return;
+    if (this.run_.from) this.restore(this.run_.from.checkpoint, false);
     else {
-      if (this.cfg.model.from) {
-        const src = loadModel(this.cfg.model.from, this.be, { withGrad: false, config: this.modelConfig });
-        this.model.params.copyFrom(src.params);
-        src.dispose();
-      } else this.model.initialize(this.cfg.seed);
+      if (this.cfg.model.from) readWeightsInto(this.cfg.model.from, this.model);
+      else this.model.initialize(this.cfg.seed);
       this.metrics.truncateAfter(0);
     }
   }
@@ -179,9 +159,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
   private restore(dir: string, sameRun: boolean): void {
     const st: TrainerState = readTrainerState(dir);
     if (sameRun && st.config_hash !== configHash(this.cfg)) throw new CheckpointError(`${dir}: written by a different configuration`);
-    const src = loadModel(dir, this.be, { withGrad: false, config: this.modelConfig });
-    this.model.params.copyFrom(src.params);
-    src.dispose();
+    readWeightsInto(dir, this.model);
     loadBuffers(path.join(dir, OPTIMIZER_FILE), this.opt.buffers());
     this.opt.step = st.optimizer_step;
     const avg = this.averager.buffers();
@@ -189,21 +167,23 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
       const file = path.join(dir, AVERAGES_FILE);
       if (fs.existsSync(file)) {
         loadBuffers(file, avg);
-        this.averager.state = st.averaging as WeightAverager<F>["state"];
+        this.averager.state = st.averaging as WeightAverager<FloatBuf>["state"];
       }
     }
+    this.source.restore(st.data_cursor);
     this.step = st.step;
     this.tokens = st.tokens;
     this.elapsed = sameRun ? st.elapsed_s : 0;
+    this.skipped = sameRun ? (st.skipped_steps ?? 0) : 0;
     this.tokensBySource = { ...st.tokens_by_source };
     this.tokensByStage = { ...(st.tokens_by_stage ?? {}) };
     this.rng = Rng.fromState(st.rng as Parameters<typeof Rng.fromState>[0]);
-    this.stream.restore(st.data_cursor);
     this.resumedFrom = st.step;
     this.metrics.truncateAfter(st.step);
   }
 
-  private stageIndex(step: number): number {
+  /** The stage of the optimizer step about to run (0-based step): the run's one clock. */
+  stageIndex(step: number): number {
     const s = this.cfg.data.stages.findIndex((x) => step >= x.startStep && step < x.endStep);
     return s < 0 ? this.cfg.data.stages.length - 1 : s;
   }
@@ -211,11 +191,11 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
   private checkpoint(): string {
     const st: TrainerState = {
       format: "smollab-trainer-state", version: 1, step: this.step, tokens: this.tokens, config_hash: configHash(this.cfg),
-      optimizer_step: this.opt.step, data_cursor: this.stream.cursor(), rng: this.rng.getState(), averaging: this.averager.state,
+      optimizer_step: this.opt.step, data_cursor: this.source.cursor(), rng: this.rng.getState(), averaging: this.averager.state,
       stage: this.stageIndex(Math.max(0, this.step - 1)), elapsed_s: this.elapsed, tokens_by_source: this.tokensBySource,
-      tokens_by_stage: this.tokensByStage,
+      tokens_by_stage: this.tokensByStage, skipped_steps: this.skipped,
     };
-    const dir = saveCheckpoint(this.runDir, this.model, st, this.opt.buffers(), this.averager.buffers(), { tokenizerDir: this.tokenizerDir });
+    const dir = saveCheckpoint(this.runDir, this.model, st, this.opt.buffers(), this.averager.buffers(), { tokenizerDir: this.run_.tokenizerDir });
     const protect = [...(this.cfg.checkpoint.at_steps ?? []), ...this.cfg.data.stages.map((s) => s.endStep)];
     applyRetention(this.runDir, this.cfg.checkpoint.keep_last, this.cfg.checkpoint.keep_every, protect);
     return dir;
@@ -223,12 +203,9 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
 
   /** Benchmark tasks (eval.tasks) on the current weights; results also go to RUN/eval/step-<n>.json. */
   private async evaluateTasks(): Promise<Record<string, number>> {
-    if (!this.tokenizer) {
-      if (!this.tokenizerDir) throw new ConfigError("eval.tasks needs the run's tokenizer", ["tokenizer: set it to the tokenizer directory the shards were made with"]);
-      this.tokenizer = await loadTokenizer(this.tokenizerDir);
-    }
+    this.tokenizer ??= await loadTokenizer(this.run_.tokenizerDir!);
     const res = await runEvalTasks(this.model, this.tokenizer, this.cfg.eval.tasks, { limit: this.cfg.eval.task_limit, seed: this.cfg.seed });
-    const dir = path.join(this.runDir, "eval");
+    const dir = this.run_.runDir.evalDir;
     fs.mkdirSync(dir, { recursive: true });
     writeJsonAtomic(path.join(dir, `step-${this.step}.json`), { step: this.step, tokens: this.tokens, results: res.results });
     this.hooks.onLog?.(`step ${this.step} tasks: ${Object.entries(res.flat).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ")}`);
@@ -263,18 +240,19 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
     return rec;
   }
 
-  /** Train to the end of the schedule. */
-  async run(): Promise<TrainSummary> {
+  /** Train to the end of the schedule, or until `signal` aborts (then a checkpoint is written first). */
+  async run(signal?: AbortSignal): Promise<TrainSummary> {
     const cfg = this.cfg;
-    const { micro_batch: B, seq_len: T, accumulation, tokens_per_step } = cfg.batch;
+    const { accumulation, tokens_per_step, seq_len } = cfg.batch;
     const e = new Engine(this.be, undefined, { precision: cfg.precision ?? "fp32" });
-    const flops = flopsPerToken(this.modelConfig, T);
+    const flops = flopsPerToken(this.modelConfig, seq_len);
     const stageEval: TrainSummary["stageEval"] = {};
-    let lastCkpt = listCheckpoints(this.runDir).length ? checkpointDir(this.runDir, this.step) : "";
+    let lastCkpt = this.resumedFrom !== undefined && this.run_.runDir.checkpoints().includes(this.step) ? this.run_.runDir.checkpointDir(this.step) : "";
     let windowStart = performance.now();
     let windowTokens = 0;
     let finalLoss = NaN;
-    let skipped = 0;
+    let interrupted = false;
+    const startStep = this.step;
     if (this.resumedFrom !== undefined) this.hooks.onLog?.(`resuming from step ${this.resumedFrom} (${this.runDir})`);
     else this.hooks.onLog?.(`training ${parameterCount(this.modelConfig).toLocaleString("en-US")} parameters for ${cfg.steps} steps (${(cfg.steps * tokens_per_step).toLocaleString("en-US")} tokens) → ${this.runDir}`);
     try {
@@ -287,70 +265,81 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
         let lossSum = 0;
         const bySource: Record<string, number> = {};
         for (let a = 0; a < accumulation; a++) {
-          const batch = this.stream.next(B, T, si);
-          for (const s of batch.sources) bySource[s] = (bySource[s] ?? 0) + T;
-          const { loss } = this.model.loss(e, batch.inputs, batch.targets, B, T);
-          lossSum += loss.data[0];
-          e.backward(loss, 1 / accumulation);
+          const out = this.objective.loss(this.model, e, this.source.next(si));
+          for (const [s, n] of Object.entries(out.tokensBySource)) bySource[s] = (bySource[s] ?? 0) + n;
+          lossSum += out.loss.data[0];
+          e.backward(out.loss, 1 / accumulation);
           e.reset();
         }
         const loss = lossSum / accumulation;
-        if (!Number.isFinite(loss)) {
-          if (cfg.on_nonfinite === "stop") {
-            throw new TrainingError(`non-finite loss (${loss}) at step ${this.step + 1}; stopped. The last good checkpoint is ${lastCkpt || "(none yet)"}`, "lower optimizer.lr, raise schedule.warmup, or set on_nonfinite: skip");
-          }
-          skipped++;
-          this.hooks.onLog?.(`step ${this.step + 1}: non-finite loss, batch skipped (${skipped} so far)`);
-          this.step++;
-          this.tokens += tokens_per_step;
-          continue;
+        const finite = Number.isFinite(loss);
+        let gradNorm: number | null = null;
+        if (finite) {
+          gradNorm = this.opt.clip();
+          this.opt.update(lr);
+          finalLoss = loss;
+        } else if (cfg.on_nonfinite === "stop") {
+          throw new TrainingError(`non-finite loss (${loss}) at step ${this.step + 1}; stopped. The last good checkpoint is ${lastCkpt || "(none yet)"}`, "lower optimizer.lr, raise schedule.warmup, or set on_nonfinite: skip");
+        } else {
+          // The update is skipped; the step still counts, and logging, evaluation and checkpoints go on.
+          this.skipped++;
+          this.hooks.onLog?.(`step ${this.step + 1}: non-finite loss, update skipped (${this.skipped} so far)`);
         }
-        const gradNorm = this.opt.clip();
-        this.opt.update(lr);
         this.step++;
         this.tokens += tokens_per_step;
         for (const [s, n] of Object.entries(bySource)) this.tokensBySource[s] = (this.tokensBySource[s] ?? 0) + n;
         this.tokensByStage[stage.name] = (this.tokensByStage[stage.name] ?? 0) + tokens_per_step;
-        finalLoss = loss;
-        const closed = this.averager.observe(this.step, this.model.params.data);
-        if (closed !== undefined) this.saveSwaWindow(closed);
+        if (finite) {
+          const closed = this.averager.observe(this.step, this.model.params.data);
+          if (closed !== undefined) this.saveSwaWindow(closed);
+        }
         const dt = (performance.now() - t0) / 1000;
         this.elapsed += dt;
         windowTokens += tokens_per_step;
         const stageEnd = this.step === stage.endStep;
         const tokPerS = windowTokens / ((performance.now() - windowStart) / 1000);
         this.hooks.onProgress?.({ step: this.step, steps: cfg.steps, stage: stage.name, loss, lr, tokensPerS: tokPerS, etaS: (cfg.steps - this.step) * (this.elapsed / Math.max(1, this.step - (this.resumedFrom ?? 0))) });
-        if (this.step % cfg.log.every === 0 || stageEnd || this.step === cfg.steps) {
+        // Give signal handlers a turn between steps (a step is one long synchronous stretch).
+        if (signal) await new Promise<void>((r) => setImmediate(r));
+        interrupted = signal?.aborted === true && this.step < cfg.steps;
+        if (this.step % cfg.log.every === 0 || stageEnd || this.step === cfg.steps || interrupted) {
           this.metrics.append({
-            type: "train", step: this.step, tokens: this.tokens, stage: stage.name, lr, loss, grad_norm: gradNorm,
+            type: "train", step: this.step, tokens: this.tokens, stage: stage.name, lr, loss: finite ? loss : null, grad_norm: gradNorm,
             tokens_per_s: tokPerS, elapsed_s: this.elapsed, flops: this.tokens * flops.train,
-            tokens_by_source: { ...this.tokensBySource }, tokens_by_stage: { ...this.tokensByStage }, epochs: this.stream.epochs(),
+            tokens_by_source: { ...this.tokensBySource }, tokens_by_stage: { ...this.tokensByStage }, epochs: this.source.epochs(),
+            ...(this.skipped ? { skipped_steps: this.skipped } : {}),
           });
           windowStart = performance.now();
           windowTokens = 0;
         }
-        const evalNow = (cfg.eval.every > 0 && this.step % cfg.eval.every === 0) || stageEnd;
+        const evalNow = !interrupted && ((cfg.eval.every > 0 && this.step % cfg.eval.every === 0) || stageEnd);
         if (evalNow) {
           const rec = this.evaluate();
           if (cfg.eval.tasks.length) rec.tasks = await this.evaluateTasks();
+          if (this.hooks.onEvaluate) Object.assign(rec, await this.hooks.onEvaluate({ step: this.step, model: this.model }));
           if (Object.keys(rec).length) {
             this.metrics.append({ type: "eval", step: this.step, tokens: this.tokens, stage: stage.name, ...rec });
-            if (stageEnd) stageEval[stage.name] = rec.val_loss as Record<string, number>;
-            this.hooks.onLog?.(`step ${this.step} [${stage.name}] val loss ${fmtLosses(rec.val_loss as Record<string, number>)}${rec.val_loss_swa_mean !== undefined ? `; SWA ${(rec.val_loss_swa_mean as number).toFixed(4)}` : ""}${rec.val_loss_ema_mean !== undefined ? `; EMA ${(rec.val_loss_ema_mean as number).toFixed(4)}` : ""}`);
+            if (stageEnd && rec.val_loss) stageEval[stage.name] = rec.val_loss as Record<string, number>;
+            if (rec.val_loss) this.hooks.onLog?.(`step ${this.step} [${stage.name}] val loss ${fmtLosses(rec.val_loss as Record<string, number>)}${rec.val_loss_swa_mean !== undefined ? `; SWA ${(rec.val_loss_swa_mean as number).toFixed(4)}` : ""}${rec.val_loss_ema_mean !== undefined ? `; EMA ${(rec.val_loss_ema_mean as number).toFixed(4)}` : ""}`);
           }
         }
-        const ckNow = (cfg.checkpoint.every > 0 && this.step % cfg.checkpoint.every === 0) || stageEnd || this.step === cfg.steps || (cfg.checkpoint.at_steps ?? []).includes(this.step);
+        const ckNow = interrupted || (cfg.checkpoint.every > 0 && this.step % cfg.checkpoint.every === 0) || stageEnd || this.step === cfg.steps || (cfg.checkpoint.at_steps ?? []).includes(this.step);
         if (ckNow) lastCkpt = this.checkpoint();
+        if (interrupted) break;
       }
     } finally {
       e.arena.dispose();
       this.metrics.close();
     }
-    return { runDir: this.runDir, steps: this.step, tokens: this.tokens, finalLoss, resumedFrom: this.resumedFrom, stageEval, lastCheckpoint: lastCkpt };
+    const ran = this.step - startStep;
+    if (!interrupted && ran > 0 && this.skipped >= this.step) {
+      throw new TrainingError(`every step of the run had a non-finite loss (${this.skipped} of ${this.step} updates skipped): the model was never updated. The checkpoint ${lastCkpt} holds the starting weights`, "lower optimizer.lr, check the data and the starting model, or use on_nonfinite: stop to see the first bad step");
+    }
+    return { runDir: this.runDir, steps: this.step, tokens: this.tokens, finalLoss, resumedFrom: this.resumedFrom, stageEval, lastCheckpoint: lastCkpt, skippedSteps: this.skipped, interrupted: interrupted || undefined };
   }
 
   private saveSwaWindow(step: number): void {
-    const dir = path.join(this.runDir, "swa");
+    const dir = this.run_.runDir.swaDir;
     fs.mkdirSync(dir, { recursive: true });
     const p = this.model.params;
     const tensors = p.specs.map((s, i) => ({ name: s.name, dtype: "F32" as const, shape: s.shape, data: p.view(this.averager.swaLast!, i) as Float32Array | Float64Array }));
@@ -358,6 +347,7 @@ export class Trainer<F extends FloatBuf = FloatBuf> {
   }
 
   dispose(): void {
+    this.source.close();
     this.averager.dispose();
     this.opt.dispose();
     this.model.dispose();

@@ -2,6 +2,7 @@
 // tokens of each source's val split, cut into seq_len+1 windows), so every evaluation of a run
 // sees the same data and numbers are comparable across steps, branches and averaged weights.
 import type { FloatBuf } from "../backend/backend.js";
+import { validationBatches, validationWindows } from "../data/mixture.js";
 import { openShards, readIndex } from "../data/shards.js";
 import type { LlamaModel } from "../models/llama.js";
 import { Engine } from "../tensor/engine.js";
@@ -14,24 +15,20 @@ export interface ValSet {
   rows: number;
 }
 
-/** Build the validation windows of every source that has a val split. */
+/** The validation windows of every source that has a val split (data/mixture.ts's windows). */
 export function loadValSets(dataDir: string, seqLen: number, tokensPerSource: number): ValSet[] {
   const index = readIndex(dataDir);
   const sets: ValSet[] = [];
   for (const source of Object.keys(index.sources).sort()) {
     if (index.sources[source].val.tokens < seqLen + 1) continue;
     const s = openShards(dataDir, source, "val");
-    const rows = Math.max(1, Math.min(Math.floor(tokensPerSource / seqLen), Math.floor((s.numTokens - 1) / seqLen)));
-    const inputs = new Int32Array(rows * seqLen);
-    const targets = new Int32Array(rows * seqLen);
-    const win = new Int32Array(seqLen + 1);
-    for (let r = 0; r < rows; r++) {
-      s.read(r * seqLen, seqLen + 1, win);
-      inputs.set(win.subarray(0, seqLen), r * seqLen);
-      targets.set(win.subarray(1), r * seqLen);
+    try {
+      const rows = Math.max(1, Math.min(Math.floor(tokensPerSource / seqLen), validationWindows(s, seqLen)));
+      const [batch] = validationBatches(s, rows, seqLen, 1);
+      sets.push({ source, inputs: batch.inputs, targets: batch.targets, rows: batch.rows });
+    } finally {
+      s.close();
     }
-    s.close();
-    sets.push({ source, inputs, targets, rows });
   }
   return sets;
 }

@@ -1,108 +1,144 @@
-// A small typed-config validator: a schema is a tree of field specs; validate() walks a parsed
-// YAML/JSON value, fills defaults, and lists EVERY problem with its dotted path (zod-style),
-// including unknown keys. Used by train/config.ts and sweep/sweep.ts.
+// Config schemas are zod schemas: one declaration gives the TypeScript type, the defaults, the
+// validation and the `--help` key list. This file turns zod's issues into one line per problem
+// with its dotted path (`optimizer.lr: expected a number, got string "fast"`), walks a schema for
+// the help text, and applies `--set a.b.c=value` overrides to a raw tree before parsing.
+import { z } from "zod";
+import { ConfigError } from "../errors.js";
 
-export type Field =
-  | { kind: "number"; min?: number; max?: number; gt?: number; int?: boolean; default?: number; optional?: boolean; doc?: string }
-  | { kind: "string"; default?: string; optional?: boolean; doc?: string; enum?: readonly string[] }
-  | { kind: "bool"; default?: boolean; optional?: boolean; doc?: string }
-  | { kind: "object"; fields: Record<string, Field>; optional?: boolean; doc?: string }
-  | { kind: "map"; value: Field; optional?: boolean; doc?: string; minKeys?: number }
-  | { kind: "array"; item: Field; optional?: boolean; minItems?: number; doc?: string }
-  | { kind: "numberList"; optional?: boolean; doc?: string }
-  | { kind: "stringList"; optional?: boolean; default?: string[]; doc?: string };
+type AnySchema = z.ZodType;
+// zod 4 keeps its definition on `_zod.def`; these are the few kinds the walkers need.
+interface Def {
+  type: string;
+  innerType?: AnySchema;
+  shape?: Record<string, AnySchema>;
+  element?: AnySchema;
+  valueType?: AnySchema;
+  options?: AnySchema[];
+  in?: AnySchema;
+  out?: AnySchema;
+  defaultValue?: unknown;
+}
+const defOf = (s: AnySchema): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
+
+/** The schema under wrappers (optional, default, prefault, nullable, pipe). */
+function unwrap(s: AnySchema): AnySchema {
+  for (;;) {
+    const d = defOf(s);
+    if (d.innerType) s = d.innerType;
+    else if (d.type === "pipe" && d.in) s = d.in;
+    else return s;
+  }
+}
+
+/** The schema reached by a zod issue path (undefined where the path leaves the schema). */
+function schemaAt(root: AnySchema, path: readonly PropertyKey[]): AnySchema | undefined {
+  let s: AnySchema | undefined = root;
+  for (const k of path) {
+    if (!s) return undefined;
+    const d = defOf(unwrap(s));
+    if (d.type === "object") s = d.shape?.[String(k)];
+    else if (d.type === "array") s = d.element;
+    else if (d.type === "record") s = d.valueType;
+    else return undefined;
+  }
+  return s;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const k of path) out += typeof k === "number" ? `[${k}]` : out ? `.${String(k)}` : String(k);
+  return out || "(root)";
+}
 
 function describe(v: unknown): string {
+  if (v === undefined) return "nothing";
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
-/** Validate `value` against `field`; returns the value with defaults filled. Problems are appended. */
-export function validate(value: unknown, field: Field, path: string, problems: string[]): unknown {
-  const at = path || "(root)";
-  if (value === undefined || value === null) {
-    if ("default" in field && field.default !== undefined) return field.default;
-    if (field.optional) return undefined;
-    if (field.kind === "object" && Object.values(field.fields).every((f) => f.optional || ("default" in f && f.default !== undefined) || f.kind === "object")) {
-      return validate({}, field, path, problems);
-    }
-    problems.push(`${at}: required${field.doc ? ` (${field.doc})` : ""}`);
-    return undefined;
-  }
-  switch (field.kind) {
-    case "number": {
-      if (typeof value !== "number" || !Number.isFinite(value)) {
-        problems.push(`${at}: expected a number, got ${describe(value)}`);
-        return undefined;
-      }
-      if (field.int && !Number.isInteger(value)) problems.push(`${at}: expected an integer, got ${value}`);
-      if (field.min !== undefined && value < field.min) problems.push(`${at}: must be >= ${field.min}, got ${value}`);
-      if (field.gt !== undefined && value <= field.gt) problems.push(`${at}: must be > ${field.gt}, got ${value}`);
-      if (field.max !== undefined && value > field.max) problems.push(`${at}: must be <= ${field.max}, got ${value}`);
-      return value;
-    }
-    case "string":
-      if (typeof value !== "string") {
-        problems.push(`${at}: expected a string, got ${describe(value)}`);
-        return undefined;
-      }
-      if (field.enum && !field.enum.includes(value)) problems.push(`${at}: must be one of ${field.enum.join(", ")}, got "${value}"`);
-      return value;
-    case "bool":
-      if (typeof value !== "boolean") problems.push(`${at}: expected true or false, got ${describe(value)}`);
-      return value;
-    case "numberList":
-      if (!Array.isArray(value) || value.some((x) => typeof x !== "number" || !Number.isFinite(x))) {
-        problems.push(`${at}: expected a list of numbers, got ${describe(value)}`);
-        return undefined;
-      }
-      return value;
-    case "stringList":
-      if (!Array.isArray(value) || value.some((x) => typeof x !== "string")) {
-        problems.push(`${at}: expected a list of strings, got ${describe(value)}`);
-        return undefined;
-      }
-      return value;
-    case "array": {
-      if (!Array.isArray(value)) {
-        problems.push(`${at}: expected a list, got ${describe(value)}`);
-        return undefined;
-      }
-      if (field.minItems !== undefined && value.length < field.minItems) problems.push(`${at}: needs at least ${field.minItems} item(s)`);
-      return value.map((v, i) => validate(v, field.item, `${path}[${i}]`, problems));
-    }
-    case "map": {
-      if (typeof value !== "object" || Array.isArray(value)) {
-        problems.push(`${at}: expected a mapping, got ${describe(value)}`);
-        return undefined;
-      }
-      const out: Record<string, unknown> = {};
-      const entries = Object.entries(value as Record<string, unknown>);
-      if (field.minKeys !== undefined && entries.length < field.minKeys) problems.push(`${at}: needs at least ${field.minKeys} entr${field.minKeys === 1 ? "y" : "ies"}`);
-      for (const [k, v] of entries) out[k] = validate(v, field.value, path ? `${path}.${k}` : k, problems);
-      return out;
-    }
-    case "object": {
-      if (typeof value !== "object" || Array.isArray(value)) {
-        problems.push(`${at}: expected a mapping, got ${describe(value)}`);
-        return undefined;
-      }
-      const obj = value as Record<string, unknown>;
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(obj)) {
-        if (!(k in field.fields)) {
-          const near = Object.keys(field.fields).filter((f) => f.startsWith(k.slice(0, 3)) || k.startsWith(f.slice(0, 3)));
-          problems.push(`${path ? `${path}.${k}` : k}: unknown key${near.length ? ` (did you mean ${near.join(" or ")}?)` : ` (known: ${Object.keys(field.fields).join(", ")})`}`);
+const TYPE_WORDS: Record<string, string> = { number: "a number", int: "an integer", string: "a string", boolean: "true or false", object: "a mapping", array: "a list", record: "a mapping" };
+
+/** One line per zod issue, prefixed by its dotted path. */
+export function zodProblems(err: z.ZodError, root: AnySchema): string[] {
+  const out: string[] = [];
+  for (const iss of err.issues) {
+    const at = formatPath(iss.path);
+    const input = (iss as { input?: unknown }).input;
+    switch (iss.code) {
+      case "invalid_type":
+        if (input === undefined) {
+          const doc = schemaAt(root, iss.path)?.description;
+          out.push(`${at}: required${doc ? ` (${doc})` : ""}`);
+        } else out.push(`${at}: expected ${TYPE_WORDS[iss.expected] ?? iss.expected}, got ${describe(input)}`);
+        break;
+      case "too_small":
+        if (iss.origin === "array") out.push(`${at}: needs at least ${iss.minimum} item(s)`);
+        else if (iss.origin === "object" || iss.origin === "record") out.push(`${at}: needs at least ${iss.minimum} entr${Number(iss.minimum) === 1 ? "y" : "ies"}`);
+        else out.push(`${at}: must be ${iss.inclusive ? ">=" : ">"} ${iss.minimum}, got ${describe(input).replace(/^number /, "")}`);
+        break;
+      case "too_big":
+        out.push(`${at}: must be ${iss.inclusive ? "<=" : "<"} ${iss.maximum}, got ${describe(input).replace(/^number /, "")}`);
+        break;
+      case "invalid_value":
+        out.push(`${at}: must be one of ${iss.values.map(String).join(", ")}, got ${JSON.stringify(input)}`);
+        break;
+      case "unrecognized_keys": {
+        const known = Object.keys(defOf(unwrap(schemaAt(root, iss.path) ?? root)).shape ?? {});
+        for (const k of iss.keys) {
+          const near = known.filter((f) => f.startsWith(k.slice(0, 3)) || k.startsWith(f.slice(0, 3)));
+          out.push(`${formatPath([...iss.path, k])}: unknown key${near.length ? ` (did you mean ${near.join(" or ")}?)` : ` (known: ${known.join(", ")})`}`);
         }
+        break;
       }
-      for (const [k, f] of Object.entries(field.fields)) {
-        const v = validate(obj[k], f, path ? `${path}.${k}` : k, problems);
-        if (v !== undefined) out[k] = v;
-      }
-      return out;
+      default:
+        out.push(`${at}: ${iss.message}`);
     }
+  }
+  return out;
+}
+
+/** Parse `tree` with `schema`; a ConfigError lists every problem (plus `extra` ones found before). */
+export function parseConfig<S extends AnySchema>(schema: S, tree: unknown, what: string, hint: string, extra: string[] = []): z.output<S> {
+  const r = schema.safeParse(tree, { reportInput: true });
+  const problems = [...extra, ...(r.success ? [] : zodProblems(r.error, schema))];
+  if (problems.length) throw new ConfigError(what, problems, hint);
+  return r.data as z.output<S>;
+}
+
+/** Help lines for every leaf key of an object schema: `  key.path (default 1) — doc one of: …`. */
+export function schemaHelp(schema: AnySchema, prefix = ""): string[] {
+  const lines: string[] = [];
+  const d = defOf(unwrap(schema));
+  for (const [k, f] of Object.entries(d.shape ?? {})) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    const inner = unwrap(f);
+    const id = defOf(inner);
+    if (id.type === "object") {
+      lines.push(...schemaHelp(inner, key));
+      continue;
+    }
+    if (id.type === "array" && id.element && defOf(unwrap(id.element)).type === "object") {
+      lines.push(`  ${key}: a list, each item:`);
+      lines.push(...schemaHelp(id.element, `${key}[]`));
+      continue;
+    }
+    const def = defaultOf(f);
+    const req = def !== undefined ? ` (default ${JSON.stringify(def)})` : f.safeParse(undefined).success ? " (optional)" : " (required)";
+    const en = id.type === "enum" ? ` one of: ${(inner as unknown as { options: string[] }).options.join(", ")}` : "";
+    const doc = f.description ?? inner.description;
+    lines.push(`  ${key}${req}${doc ? ` — ${doc}` : ""}${en}`.replace(/^(.{0,150}).*$/, "$1"));
+  }
+  return lines;
+}
+
+function defaultOf(s: AnySchema): unknown {
+  for (;;) {
+    const d = defOf(s);
+    if (d.type === "default") return typeof d.defaultValue === "function" ? (d.defaultValue as () => unknown)() : d.defaultValue;
+    if (!d.innerType) return undefined;
+    s = d.innerType;
   }
 }
 

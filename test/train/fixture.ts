@@ -1,10 +1,13 @@
-// Test fixture for training: a byte-level tokenizer (ids 0..255 are bytes, 256 is EOS) and a
-// shard directory with two small synthetic sources, built with the real `tokenizeSources`.
+// Test fixture for training: a byte-level tokenizer (ids 0..255 are bytes, 256 is EOS; also saved
+// as ROOT/tokenizer/tokenizer.json, whose fingerprint the shards carry) and a shard directory
+// with two small synthetic sources, built with the real `tokenizeSources`.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Tokenizer } from "../../src/data/tokenizer-types.js";
 import { tokenizeSources } from "../../src/data/tokenize.js";
+import { tokenizerFingerprint } from "../../src/data/shards.js";
+import { byteTokenizerDir } from "../eval/fixture.js";
 import { Rng } from "../../src/util/rng.js";
 import type { TrainConfig } from "../../src/train/config.js";
 import { resolveTrainConfig } from "../../src/train/config.js";
@@ -53,7 +56,8 @@ export async function makeShardDir(root = fs.mkdtempSync(path.join(os.tmpdir(), 
       { name: "math", paths: [path.join(root, "math.jsonl")] },
     ],
     tokenizer: new ByteTokenizer(),
-    fingerprint: "0".repeat(32),
+    // The byte tokenizer as a tokenizer.json (same ids), so configs can name it as `tokenizer:`.
+    fingerprint: tokenizerFingerprint(byteTokenizerDir(path.join(root, "tokenizer"))),
     valFraction: 0.1,
   });
   return out;

@@ -6,12 +6,12 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { defaultBackend } from "../../src/backend/index.js";
-import { readIndex } from "../../src/data/shards.js";
 import { ConfigError, CheckpointError } from "../../src/errors.js";
-import { Trainer, TrainingError, modelConfigFor } from "../../src/train/trainer.js";
+import { TrainingError } from "../../src/train/trainer.js";
+import { train as runJob } from "../../src/train/run.js";
 import type { TrainConfig } from "../../src/train/config.js";
 import { readMetrics } from "../../src/train/metrics.js";
-import { listCheckpoints } from "../../src/train/checkpoint.js";
+import { listCheckpoints } from "../../src/io/run-layout.js";
 import { averageWindows } from "../../src/train/swa.js";
 import { openSafetensors } from "../../src/io/safetensors.js";
 import { makeShardDir, tinyConfig } from "./fixture.js";
@@ -20,17 +20,8 @@ import { byteTokenizerDir } from "../eval/fixture.js";
 const data = await makeShardDir();
 const root = path.dirname(data);
 const be = defaultBackend().backend;
-const index = readIndex(data);
 
-async function train(cfg: TrainConfig, dir: string) {
-  const t = new Trainer(be, cfg, dir, modelConfigFor(cfg, index.vocabSize, index.eosId));
-  try {
-    t.open();
-    return await t.run();
-  } finally {
-    t.dispose();
-  }
-}
+const train = (cfg: TrainConfig, dir: string) => runJob({ config: cfg, runDir: dir, backend: be });
 
 test("loss falls, metrics have the documented fields, SWA and EMA are evaluated", async () => {
   const cfg = tinyConfig(data, { averaging: { swa_window: 10, swa_interval: 2, ema_decay: 0.9, ema_interval: 1 } });
@@ -76,14 +67,22 @@ test("a non-finite loss stops the run and keeps the last good checkpoint", async
   assert.equal(s.steps, 20);
 });
 
-test("a run directory refuses another config and reports a corrupt checkpoint", async () => {
+test("a run directory refuses another config; a damaged newest checkpoint falls back to the previous, with a warning", async () => {
   const dir = path.join(root, "guard");
   await train(tinyConfig(data), dir);
   await assert.rejects(() => train(tinyConfig(data, {}, ["optimizer.lr=0.02"]), dir), ConfigError);
-  const last = listCheckpoints(dir).pop()!;
+  const steps = listCheckpoints(dir);
+  const last = steps[steps.length - 1];
+  const want = readMetrics(path.join(dir, "metrics.jsonl")).filter((r) => r.type === "train").map((r) => r.loss);
   fs.writeFileSync(path.join(dir, `step-${last}`, "trainer_state.json"), "{ torn");
-  // a torn state file means the checkpoint is not complete: resume falls back is not silent
-  await assert.rejects(() => train(tinyConfig(data), dir), CheckpointError);
+  const logs: string[] = [];
+  const s = await runJob({ config: tinyConfig(data), runDir: dir, backend: be, hooks: { onLog: (l) => logs.push(l) } });
+  assert.match(logs.join("\n"), new RegExp(`checkpoint step-${last} is damaged .*falling back to step-${steps[steps.length - 2]}`));
+  assert.equal(s.resumedFrom, steps[steps.length - 2]);
+  assert.deepEqual(readMetrics(path.join(dir, "metrics.jsonl")).filter((r) => r.type === "train").map((r) => r.loss), want, "the redone steps equal the first run's");
+  // every checkpoint damaged: a clear error, nothing started over silently
+  for (const st of listCheckpoints(dir)) fs.writeFileSync(path.join(dir, `step-${st}`, "model.safetensors"), "garbage");
+  await assert.rejects(() => train(tinyConfig(data), dir), (e: unknown) => e instanceof CheckpointError && /every checkpoint is damaged/.test((e as Error).message));
 });
 
 test("benchmark tasks run at evaluation points and land in metrics and RUN/eval/", async () => {

@@ -45,7 +45,8 @@ Example:
     });
     const runDir = (values["run-dir"] as string | undefined) ?? `${path.resolve(parentDir)}-cooldown-${plan.step}+${plan.decaySteps}`;
     console.log(`branching from ${plan.checkpoint}: ${plan.decaySteps} cooldown steps (${plan.cfg.schedule.shape}) → ${runDir}`);
-    printSummary(await runTraining(plan.cfg, runDir, { checkpoint: plan.checkpoint }));
-    return 0;
+    const r = await runTraining(plan.cfg, runDir, { checkpoint: plan.checkpoint }, `smol cooldown ${argv.join(" ")}`);
+    printSummary(r.summary);
+    return r.exitCode;
   },
 };

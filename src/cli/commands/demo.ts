@@ -17,6 +17,7 @@ import { readConfigFile, resolveTrainConfig } from "../../train/config.js";
 import { readMetrics } from "../../train/metrics.js";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { packageRoot } from "../../util/paths.js";
+import { METRICS_FILE } from "../../io/run-layout.js";
 import { cliBackend } from "../backend.js";
 import { numberOpt, parseCommandArgs, type Command } from "../command.js";
 import { Progress, duration, table } from "../output.js";
@@ -92,11 +93,12 @@ Options:
     const cfg = resolveTrainConfig(readConfigFile(cfgFile), { file: cfgFile, sets: [`data.dir=${shardDir}`, `tokenizer=${tokDir}`] });
     const runDir = path.join(out, "run");
     progress.log(`[3/4] training (${cfg.data.stages.map((s) => s.name).join(" → ")}), ${cfg.steps} steps`);
-    const summary = await runTraining(cfg, runDir);
+    const { summary, exitCode } = await runTraining(cfg, runDir, undefined, "smol demo");
+    if (exitCode !== 0) return exitCode;
     printSummary(summary);
 
     // 4. Summary: validation loss after each stage, samples, plots.
-    const evals = readMetrics(path.join(runDir, "metrics.jsonl")).filter((r) => r.type === "eval");
+    const evals = readMetrics(path.join(runDir, METRICS_FILE)).filter((r) => r.type === "eval");
     const atStageEnd = cfg.data.stages.map((s) => ({ stage: s.name, rec: evals.find((r) => r.step === s.endStep) }));
     console.log("\n[4/4] validation loss (nats/token) after each stage:");
     console.log(table(["stage", "step", ...SOURCES, "mean"], atStageEnd.filter((x) => x.rec).map(({ stage, rec }) => {

@@ -3,6 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DataError, UsageError } from "../../errors.js";
+import { METRICS_FILE } from "../../io/run-layout.js";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { writeRunReport } from "../../report/run.js";
 import { writeSweepReport } from "../../report/sweep.js";
@@ -55,7 +56,7 @@ Examples:
       console.log(`wrote ${r.files.length} files in ${((performance.now() - t0) / 1000).toFixed(1)}s: ${r.files[r.files.length - 1]}${copied.length ? ` (+ ${copied.join(", ")})` : ""}`);
       return 0;
     }
-    if (fs.existsSync(path.join(dir, "metrics.jsonl"))) {
+    if (fs.existsSync(path.join(dir, METRICS_FILE))) {
       const files = writeRunReport(dir, out);
       console.log(`wrote ${files.join(", ")}`);
       return 0;

@@ -8,8 +8,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { defaultBackend } from "../../backend/index.js";
 import { BackendError, ConfigError, SmolError, UsageError } from "../../errors.js";
+import { METRICS_FILE } from "../../io/run-layout.js";
 import { writeJsonAtomic } from "../../io/atomic.js";
-import { listCheckpoints } from "../../train/checkpoint.js";
+import { listCheckpoints } from "../../io/run-layout.js";
 import { readMetrics } from "../../train/metrics.js";
 import { jobSpec, planSweepFile, type JobSpec, type SweepJob, type SweepPlan } from "../../sweep/sweep.js";
 import { runQueue } from "../../sweep/queue.js";
@@ -110,7 +111,7 @@ function printPlan(plan: SweepPlan): void {
 
 /** Last step recorded in a run's metrics (cheap: reads the file's tail). */
 function lastStep(runDir: string): number {
-  const file = path.join(runDir, "metrics.jsonl");
+  const file = path.join(runDir, METRICS_FILE);
   try {
     const fd = fs.openSync(file, "r");
     try {
@@ -257,9 +258,10 @@ async function runJob(file: string): Promise<number> {
     throw new BackendError(`sweep --job ${spec.id}: ${choice.fallbackReason.replace(/;.*$/, "")}, but the sweep started with the ${spec.backend} backend; stopping rather than mixing backends`, "rebuild the addon (npm rebuild smollab), then run the same smol sweep command again to continue");
   }
   console.log(`job ${spec.id}: ${spec.config.steps} steps → ${spec.run_dir}${spec.from ? ` (from ${spec.from.checkpoint})` : ""} on the ${choice.backend.name} backend`);
-  const summary = await runTraining(spec.config, spec.run_dir, spec.from);
+  const { summary, exitCode } = await runTraining(spec.config, spec.run_dir, spec.from);
+  if (exitCode !== 0) return exitCode;
   printSummary(summary);
-  const evals = readMetrics(path.join(spec.run_dir, "metrics.jsonl")).filter((r) => r.type === "eval" && r.step === summary.steps);
+  const evals = readMetrics(path.join(spec.run_dir, METRICS_FILE)).filter((r) => r.type === "eval" && r.step === summary.steps);
   if (evals.length && typeof evals[0].val_loss_mean === "number") console.log(`final validation loss ${(evals[0].val_loss_mean as number).toFixed(4)}`);
   return 0;
 }
