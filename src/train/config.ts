@@ -40,7 +40,7 @@ const ModelSection = z.strictObject({
 const StageSection = z.strictObject({
   name: z.string().optional(),
   tokens: posInt("training tokens of this stage"),
-  mixture: z.record(z.string(), positive("weight: share of the stage's tokens")).refine((m) => Object.keys(m).length > 0, "needs at least 1 source"),
+  mixture: z.record(z.string(), positive("weight: share of the stage's tokens")).refine((m) => Object.keys(m).length > 0, "needs at least 1 source").describe("source → share of the stage's tokens (shares sum to 1), e.g. {web: 0.7, code: 0.3}"),
 });
 
 export const TRAIN_SCHEMA = z.strictObject({

@@ -107,7 +107,7 @@ export function parseConfig<S extends AnySchema>(schema: S, tree: unknown, what:
   return r.data as z.output<S>;
 }
 
-/** Help lines for every leaf key of an object schema: `  key.path (default 1) — doc one of: …`. */
+/** Help lines for every leaf key of an object schema: `  key.path [a|b] (default a) — doc`. */
 export function schemaHelp(schema: AnySchema, prefix = ""): string[] {
   const lines: string[] = [];
   const d = defOf(unwrap(schema));
@@ -126,9 +126,9 @@ export function schemaHelp(schema: AnySchema, prefix = ""): string[] {
     }
     const def = defaultOf(f);
     const req = def !== undefined ? ` (default ${JSON.stringify(def)})` : f.safeParse(undefined).success ? " (optional)" : " (required)";
-    const en = id.type === "enum" ? ` one of: ${(inner as unknown as { options: string[] }).options.join(", ")}` : "";
+    const en = id.type === "enum" ? ` [${(inner as unknown as { options: string[] }).options.join("|")}]` : "";
     const doc = f.description ?? inner.description;
-    lines.push(`  ${key}${req}${doc ? ` — ${doc}` : ""}${en}`.replace(/^(.{0,150}).*$/, "$1"));
+    lines.push(`  ${key}${en}${req}${doc ? ` — ${doc}` : ""}`);
   }
   return lines;
 }

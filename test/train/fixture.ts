@@ -86,3 +86,21 @@ export function tinyConfig(dataDir: string, over: Record<string, unknown> = {}, 
   };
   return resolveTrainConfig(tree, { sets });
 }
+
+/** Write a CLI training config (JSON) for `smol train` tests: two stages on the fixture shards. */
+export function writeRunConfig(data: string, name: string, extra: Record<string, unknown> = {}, stageSteps: [number, number] = [10, 10]): string {
+  const cfg = {
+    name, seed: 3, model: { preset: "debug" }, threads: 2,
+    data: { dir: data, stages: [{ tokens: 256 * stageSteps[0], mixture: { prose: 0.7, math: 0.3 } }, { tokens: 256 * stageSteps[1], mixture: { prose: 0.3, math: 0.7 } }] },
+    optimizer: { lr: 0.01 },
+    schedule: { kind: "wsd", warmup: 2, decay_fraction: 0.2 },
+    batch: { seq_len: 32, micro_batch: 4, tokens_per_step: 256 },
+    eval: { every: 0, tokens: 256 },
+    checkpoint: { every: 3, keep_last: 2 },
+    log: { every: 1 },
+    ...extra,
+  };
+  const file = path.join(path.dirname(data), `${name}.json`);
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  return file;
+}

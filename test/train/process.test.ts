@@ -7,29 +7,15 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
-import { makeShardDir } from "./fixture.js";
+import { makeShardDir, writeRunConfig } from "./fixture.js";
 import { runSmol, smolArgv } from "../helpers.js";
 import { readMetrics } from "../../src/train/metrics.js";
 
 const data = await makeShardDir();
 const root = path.dirname(data);
 
-function writeConfig(name: string, extra: Record<string, unknown> = {}): string {
-  const cfg = {
-    name, seed: 5, model: { preset: "debug" }, threads: 1,
-    data: { dir: data, stages: [{ tokens: 256 * 30, mixture: { prose: 0.6, math: 0.4 } }, { tokens: 256 * 30, mixture: { prose: 0.2, math: 0.8 } }] },
-    optimizer: { lr: 0.01 },
-    schedule: { kind: "wsd", warmup: 2, decay_fraction: 0.2 },
-    batch: { seq_len: 32, micro_batch: 4, tokens_per_step: 256 },
-    eval: { every: 0, tokens: 256 },
-    checkpoint: { every: 10, keep_last: 2 },
-    log: { every: 1 },
-    ...extra,
-  };
-  const file = path.join(root, `${name}.json`);
-  fs.writeFileSync(file, JSON.stringify(cfg));
-  return file;
-}
+const writeConfig = (name: string, extra: Record<string, unknown> = {}) =>
+  writeRunConfig(data, name, { seed: 5, threads: 1, checkpoint: { every: 10, keep_last: 2 }, ...extra }, [30, 30]);
 
 const losses = (dir: string) => readMetrics(path.join(dir, "metrics.jsonl")).filter((r) => r.type === "train").map((r) => [r.step, r.loss]);
 const metricLines = (dir: string) => {

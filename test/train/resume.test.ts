@@ -6,29 +6,14 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
-import { makeShardDir } from "./fixture.js";
+import { makeShardDir, writeRunConfig } from "./fixture.js";
 import { runSmol, smolArgv } from "../helpers.js";
 import { readMetrics } from "../../src/train/metrics.js";
 
 const data = await makeShardDir();
 const root = path.dirname(data);
 
-function writeConfig(name: string, extra: Record<string, unknown> = {}): string {
-  const cfg = {
-    name, seed: 3, model: { preset: "debug" }, threads: 2,
-    data: { dir: data, stages: [{ tokens: 256 * 10, mixture: { prose: 0.7, math: 0.3 } }, { tokens: 256 * 10, mixture: { prose: 0.3, math: 0.7 } }] },
-    optimizer: { lr: 0.01 },
-    schedule: { kind: "wsd", warmup: 2, decay_fraction: 0.2 },
-    batch: { seq_len: 32, micro_batch: 4, tokens_per_step: 256 },
-    eval: { every: 0, tokens: 256 },
-    checkpoint: { every: 3, keep_last: 2 },
-    log: { every: 1 },
-    ...extra,
-  };
-  const file = path.join(root, `${name}.json`);
-  fs.writeFileSync(file, JSON.stringify(cfg));
-  return file;
-}
+const writeConfig = (name: string, extra: Record<string, unknown> = {}) => writeRunConfig(data, name, extra);
 
 const losses = (dir: string) => readMetrics(path.join(dir, "metrics.jsonl")).filter((r) => r.type === "train").map((r) => [r.step, r.loss]);
 
