@@ -15,7 +15,7 @@ import {
   type IndexEntry, type ScanSummary, type ShardEntry, type ShardIndex, type SourceManifest, type SourceSettings, type Split, type SplitTotals, type TokenBytes,
 } from "./shards.js";
 import { checkSourceName, expandPaths, newReadStats, readDocumentBatches, type SourceSpec } from "./sources.js";
-import type { Tokenizer } from "./tokenizer-types.js";
+import type { Tokenizer } from "../tokenizer/types.js";
 import type { EncodeJob, WorkerInit, WorkerReply } from "./tokenize-worker.js";
 
 export const DEFAULTS = { shardTokens: 1 << 24, valFraction: 0.01, minValDocs: 4 } as const;
@@ -106,10 +106,10 @@ function inlineEncoder(tok: Tokenizer): Encoder {
   };
 }
 
-/** URL of data/tokenizer (its `loadTokenizer(dir)` is what workers call by default). */
+/** URL of tokenizer/tokenizer (its `loadTokenizer(dir)` is what workers call by default). */
 export function defaultTokenizerModule(): string {
   const ext = path.extname(new URL(import.meta.url).pathname);
-  return new URL(`./tokenizer${ext}`, import.meta.url).href;
+  return new URL(`../tokenizer/tokenizer${ext}`, import.meta.url).href;
 }
 
 /**

@@ -4,7 +4,7 @@
 // has one, else its last number, normalising "$", commas and trailing zeros; `em_strict` is
 // lighteval's quasi_exact_match_gsm8k (the first "#### n" only, commas removed, string equality).
 import type { FloatBuf } from "../backend/backend.js";
-import type { Tokenizer } from "../data/tokenizer-types.js";
+import type { Tokenizer } from "../tokenizer/types.js";
 import { ShapeError } from "../errors.js";
 import { KVCache, type LlamaModel } from "../models/llama.js";
 import { Engine } from "../tensor/engine.js";

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import type { FloatBuf } from "../backend/backend.js";
 import { openShards, readIndex } from "../data/shards.js";
 import { readDocuments } from "../data/sources.js";
-import type { Tokenizer } from "../data/tokenizer-types.js";
+import type { Tokenizer } from "../tokenizer/types.js";
 import { DataError } from "../errors.js";
 import { KVCache, type LlamaModel } from "../models/llama.js";
 import { Engine } from "../tensor/engine.js";

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import type { Backend, FloatBuf } from "../backend/backend.js";
 import { CheckpointError, fmtShape } from "../errors.js";
 import { makeTempDirBeside, replaceDirAtomic, writeJsonAtomic } from "../io/atomic.js";
-import { copyTokenizerFiles } from "../data/tokenizer.js";
+import { copyTokenizerFiles } from "../tokenizer/tokenizer.js";
 import { HF_TRANSFORMERS_VERSION, hfConfigJson, readHfConfig } from "../io/hf-config.js";
 import { openCheckpoint, writeShardedCheckpoint, type TensorToWrite } from "../io/safetensors.js";
 import { parameterShapes, type LlamaConfig } from "./config.js";

@@ -1,6 +1,6 @@
 // `smol generate`: KV-cached sampling from a model, streaming text as tokens arrive.
 import { UsageError } from "../../errors.js";
-import { loadTokenizer } from "../../data/tokenizer.js";
+import { loadTokenizer } from "../../tokenizer/tokenizer.js";
 import { renderChat } from "../../models/chat.js";
 import { generate } from "../../models/generate.js";
 import { loadModel } from "../../models/hf.js";

@@ -6,7 +6,7 @@ import { UsageError } from "../../errors.js";
 import { tokenizerFingerprint } from "../../data/shards.js";
 import type { SourceFormat, SourceSpec, TextSplit } from "../../data/sources.js";
 import { DEFAULTS, defaultTokenizerModule, tokenizeSources, type TokenizeProgress } from "../../data/tokenize.js";
-import { loadTokenizer } from "../../data/tokenizer.js";
+import { loadTokenizer } from "../../tokenizer/tokenizer.js";
 import { numberOpt, parseCommandArgs, requireOpt, type Command } from "../command.js";
 import { duration, human, Progress, table } from "../output.js";
 
