@@ -10,13 +10,23 @@ import { copyTokenizerFiles } from "../tokenizer/tokenizer.js";
 import { HF_TRANSFORMERS_VERSION, hfConfigJson, readHfConfig } from "../io/hf-config.js";
 import { openCheckpoint, writeShardedCheckpoint, type TensorToWrite } from "../io/safetensors.js";
 import { parameterShapes, type LlamaConfig } from "./config.js";
+import { assertFiniteParams } from "./finite.js";
 import { LlamaModel } from "./llama.js";
 
 /** Tensors some exporters include that carry no weights we need. */
 const IGNORED = /(^|\.)rotary_emb\.inv_freq$/;
 
+export interface LoadOptions {
+  /** Allocate gradient buffers (training); default true. */
+  withGrad?: boolean;
+  /** Use this config instead of the directory's config.json. */
+  config?: LlamaConfig;
+  /** Refuse weights holding NaN/Inf with a CheckpointError naming the tensor (default true). */
+  checkFinite?: boolean;
+}
+
 /** Load a model directory onto a backend. */
-export function loadModel<F extends FloatBuf>(dir: string, be: Backend<F>, opts: { withGrad?: boolean; config?: LlamaConfig } = {}): LlamaModel<F> {
+export function loadModel<F extends FloatBuf>(dir: string, be: Backend<F>, opts: LoadOptions = {}): LlamaModel<F> {
   const config = opts.config ?? readHfConfig(dir);
   const ckpt = openCheckpoint(dir);
   try {
@@ -38,6 +48,7 @@ export function loadModel<F extends FloatBuf>(dir: string, be: Backend<F>, opts:
     }
     const model = new LlamaModel(be, config, { withGrad: opts.withGrad });
     for (const p of expected) model.params.set(p.name, ckpt.read(p.name));
+    if (opts.checkFinite ?? true) assertFiniteParams(model.params, dir);
     return model;
   } finally {
     ckpt.close();
