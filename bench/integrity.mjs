@@ -106,29 +106,31 @@ const { findPreset } = await import(path.join(root, "dist/src/models/presets.js"
 const { saveModel, loadModel } = await import(path.join(root, "dist/src/models/hf.js"));
 const be = loadNative();
 const cfg = findPreset("smollm2-135m").config;
-const modelDir = path.join(dir, "m135");
+const dirs = { float32: path.join(dir, "m135-f32"), bfloat16: path.join(dir, "m135-bf16") };
 {
   const m = new LlamaModel(be, cfg, { withGrad: false });
   m.initialize(1);
-  saveModel(m, modelDir);
+  for (const [dtype, d] of Object.entries(dirs)) saveModel(m, d, { dtype });
   m.params.dispose();
 }
-const load = { "loadModel, no scan (reference)": Infinity, "loadModel + NaN/Inf scan": Infinity };
-let scan = Infinity;
-for (let r = 0; r < ROUNDS; r++) {
-  for (const [name, checkFinite] of [["loadModel, no scan (reference)", false], ["loadModel + NaN/Inf scan", true]]) {
-    const t0 = performance.now();
-    const m = loadModel(modelDir, be, { withGrad: false, checkFinite });
-    load[name] = Math.min(load[name], (performance.now() - t0) / 1000);
-    const t1 = performance.now();
-    if (!m.params.data.every((c) => allFinite(be, c))) throw new Error("finite weights reported non-finite");
-    scan = Math.min(scan, (performance.now() - t1) / 1000);
-    m.params.dispose();
+for (const [dtype, modelDir] of Object.entries(dirs)) {
+  const load = { "loadModel, no scan (reference)": Infinity, "loadModel + NaN/Inf scan": Infinity };
+  let scan = Infinity;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, checkFinite] of [["loadModel, no scan (reference)", false], ["loadModel + NaN/Inf scan", true]]) {
+      const t0 = performance.now();
+      const m = loadModel(modelDir, be, { withGrad: false, checkFinite });
+      load[name] = Math.min(load[name], (performance.now() - t0) / 1000);
+      const t1 = performance.now();
+      if (!m.params.data.every((c) => allFinite(be, c))) throw new Error("finite weights reported non-finite");
+      scan = Math.min(scan, (performance.now() - t1) / 1000);
+      m.params.dispose();
+    }
   }
+  console.log(`\nLoading SmolLM2-135M stored as ${dtype} (${(fs.statSync(path.join(modelDir, "model.safetensors")).size / 1e6).toFixed(0)} MB, page-cached), ${be.getThreads()} threads, isa ${be.isa}\n`);
+  console.log("| step | s | vs reference |\n|---|---:|---:|");
+  const ref = load["loadModel, no scan (reference)"];
+  for (const [name, s] of Object.entries(load)) console.log(`| ${name} | ${s.toFixed(3)} | ${(s / ref).toFixed(2)}× |`);
+  console.log(`| the scan alone (allFinite over the parameter buffer) | ${scan.toFixed(3)} | ${(scan / ref).toFixed(2)}× |`);
 }
-console.log(`\nLoading SmolLM2-135M (${(fs.statSync(path.join(modelDir, "model.safetensors")).size / 1e6).toFixed(0)} MB float32, page-cached), ${be.getThreads()} threads, isa ${be.isa}\n`);
-console.log("| step | s | vs reference |\n|---|---:|---:|");
-const ref = load["loadModel, no scan (reference)"];
-for (const [name, s] of Object.entries(load)) console.log(`| ${name} | ${s.toFixed(3)} | ${(s / ref).toFixed(2)}× |`);
-console.log(`| the scan alone (allFinite over the parameter buffer) | ${scan.toFixed(3)} | ${(scan / ref).toFixed(2)}× |`);
 fs.rmSync(dir, { recursive: true, force: true });
