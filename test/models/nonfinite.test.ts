@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { openSafetensors, writeSafetensors, type TensorToWrite } from "../../src/io/safetensors.js";
+import { defaultBackend } from "../../src/backend/index.js";
 import { packageRoot } from "../../src/util/paths.js";
 import { runSmol } from "../helpers.js";
 
@@ -66,7 +67,11 @@ test("Inf weights are refused too", async () => {
   assert.match(r.stderr, /model\.norm\.weight holds 1 non-finite value\(s\) \(first -Infinity at index 0\)/);
 });
 
-test("finite weights that overflow in the forward pass: non-finite outputs are refused", async () => {
+test("finite weights that overflow in the forward pass: non-finite outputs are refused", async (t) => {
+  if (defaultBackend().backend.name !== "native") {
+    t.skip("the CLI runs on the float64 reference backend here (no native addon), where float32-range weights do not overflow");
+    return;
+  }
   // Every weight finite, but the final norm scales hidden states to ~1e38, so the logits overflow.
   const dir = variant("overflow", (n, x) => {
     if (n === "model.norm.weight") x.fill(3e38);

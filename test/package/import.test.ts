@@ -83,7 +83,7 @@ test('a separate project imports the packed package by the name "smollab" and us
   const golden = openSafetensors(path.join(root, "test", "fixtures", "tiny-llama", "golden.safetensors"));
   const want = golden.read("loss")[0];
   golden.close();
-  const tol = res.backend === "native" ? 1e-5 : 1e-6;
+  const tol = 1e-5; // fp32 PyTorch vs SmolLab (fp32 native, or the float64 reference when the addon is missing)
   assert.ok(Math.abs(res.batchLoss - want) <= tol, `golden loss ${res.batchLoss} vs PyTorch ${want} (tolerance ${tol})`);
   assert.equal(res.textTokens, "The cat sat on the mat.".length - 1, "bytes scored: one log-prob per predicted byte");
   assert.ok(Number.isFinite(res.textLoss) && res.textLoss > 0);
