@@ -83,7 +83,8 @@ export function loadNative(): NativeBackend {
   } catch (e) {
     const message = (e as Error).message;
     const isaHint = "unset SMOL_ISA, or set it to one of the instruction sets this CPU supports (avx512, avx2, generic)";
-    throw new BackendError(`native addon failed to load: ${message}`, /SMOL_ISA/.test(message) ? isaHint : hint, { cause: e });
+    const bf16Hint = "unset SMOL_BF16, or set it to emulated (or native on a CPU with AVX512-BF16)";
+    throw new BackendError(`native addon failed to load: ${message}`, /SMOL_ISA/.test(message) ? isaHint : /SMOL_BF16|AVX512-BF16/.test(message) ? bf16Hint : hint, { cause: e });
   }
   return (loaded = new NativeBackend(addon));
 }

@@ -5,10 +5,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { packageRoot } from "../../src/util/paths.js";
 import { fileURLToPath } from "node:url";
 import { BackendError, ShapeError } from "../../src/errors.js";
 import { loadNative, type NativeBackend } from "../../src/backend/native.js";
-import { assertClose } from "../helpers.js";
+import { assertClose, runSmol } from "../helpers.js";
 
 let be: NativeBackend | undefined;
 let skip: string | false = false;
@@ -65,6 +69,21 @@ describe("native addon", { skip }, () => {
       spawnSync(process.execPath, ["--input-type=module", "-e", `import { loadNative } from ${JSON.stringify(addon)}; try { console.log(loadNative().bf16); } catch (e) { console.log("ERR " + e.message); }`], { encoding: "utf8", env: { ...process.env, ...env } }).stdout.trim();
     assert.equal(probe({ SMOL_BF16: "emulated" }), "emulated");
     assert.match(probe({ SMOL_BF16: "fast" }), /^ERR native addon failed to load: .*SMOL_BF16 must be native or emulated, got 'fast'/);
+  });
+
+  it("a kernel-table setting that cannot be met stops the CLI with one error (no quiet fallback)", async () => {
+    const fixture = path.join(packageRoot(), "test", "fixtures", "tiny-llama");
+    const ids = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "smol-isa-")), "ids.json");
+    fs.writeFileSync(ids, JSON.stringify({ input_ids: [[1, 2, 3]] }));
+    const ok = await runSmol(["score", "--model", fixture, "--tokens", ids, "--json"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    for (const [env, re] of [[{ SMOL_BF16: "fast" }, /SMOL_BF16 must be native or emulated/], [{ SMOL_ISA: "sse9" }, /SMOL_ISA must be avx512, avx2 or generic/]] as const) {
+      const r = await runSmol(["score", "--model", fixture, "--tokens", ids], { env });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^smol: error: native addon failed to load: /m);
+      assert.match(r.stderr, re);
+      assert.doesNotMatch(r.stderr, /using the slow reference backend/);
+    }
   });
 
   it("allocates zeroed, 64-byte aligned memory and tracks native bytes", () => {
