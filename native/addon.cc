@@ -477,6 +477,14 @@ SMOL_FN(js_sum) {
   return a.number(K->sum(x, n));
 }
 
+SMOL_FN(js_count_nonfinite) {
+  Args a(env, info, "countNonFinite");
+  const float* x = a.f32(0);
+  const int64_t n = a.i64(1);
+  if (!a.ok()) return nullptr;
+  return a.number(static_cast<double>(K->count_nonfinite(x, n)));
+}
+
 SMOL_FN(js_sum_squares) {
   Args a(env, info, "sumSquares");
   const float* x = a.f32(0);
@@ -683,6 +691,7 @@ NAPI_MODULE_INIT() {
       {"sumCols", js_sum_cols},
       {"sum", js_sum},
       {"sumSquares", js_sum_squares},
+      {"countNonFinite", js_count_nonfinite},
       {"rmsnormForward", js_rmsnorm_forward},
       {"rmsnormBackward", js_rmsnorm_backward},
       {"ropeForward", js_rope_forward},

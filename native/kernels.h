@@ -61,6 +61,9 @@ struct KernelTable {
   // (native/gemm_bf16.inc); C keeps fp32. bf16 values below 2^-126 may be flushed to zero.
   void (*sgemm_bf16)(bool transA, bool transB, int M, int N, int K, const float* A, int lda,
                      const float* B, int ldb, float* C, int ldc, bool accumulate);
+
+  // How many of x[0..n) are NaN or +-Inf.
+  int64_t (*count_nonfinite)(const float* x, int64_t n);
 };
 
 extern const KernelTable kTableAvx512;

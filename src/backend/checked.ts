@@ -143,6 +143,11 @@ export abstract class CheckedBackend<F extends FloatBuf> implements Backend<F> {
     need("sumSquares", "x", x, n);
     return this.k.sumSquares(x, n);
   }
+  countNonFinite(x: F, n: number): number {
+    ints("countNonFinite", { n });
+    need("countNonFinite", "x", x, n);
+    return this.k.countNonFinite(x, n);
+  }
 
   // ---- Llama building blocks ----
   rmsnormForward(out: F, rstd: F, x: F, w: F, N: number, C: number, eps: number): void {

@@ -1,14 +1,14 @@
 // Refusing non-finite numbers: model weights once at load, and model outputs (logits, losses)
-// where score, eval and generate read them. A float64 sum of float32 values cannot overflow, so
-// `be.sum` is finite exactly when every element is: one fast native pass per buffer, and a
-// per-tensor scan only to name the culprit once something is wrong.
+// where score, eval and generate read them. Each check is one pass of the backend's
+// countNonFinite kernel (SIMD and threaded in the native addon); the per-tensor search that
+// names the culprit runs only once something is wrong.
 import type { Backend, FloatBuf } from "../backend/backend.js";
 import { CheckpointError, NonFiniteError } from "../errors.js";
 import type { ParamStore } from "../nn/params.js";
 
-/** Whether every one of the first n elements of buf is finite (one native pass). */
+/** Whether every one of the first n elements of buf is finite (one backend pass). */
 export function allFinite<F extends FloatBuf>(be: Backend<F>, buf: F, n = buf.length): boolean {
-  return Number.isFinite(be.sum(buf, n));
+  return be.countNonFinite(buf, n) === 0;
 }
 
 /** Count and first index of the non-finite elements of x (the slow path, for messages). */

@@ -191,6 +191,22 @@ function matmulCase(
   };
 }
 
+// countNonFinite: NaN, +Inf and -Inf planted at known places (first, last, across chunk edges)
+// among ordinary, huge (3e38) and tiny (1e-45) finite values; the count is exact.
+function countNonFiniteCase(n: number, planted: readonly number[]): Case {
+  const x = data(n, seed++ * 3, 1);
+  for (let i = 0; i < n; i += 97) x[i] = i % 2 ? 3e38 : -1e-45;
+  const bad = [NaN, Infinity, -Infinity];
+  planted.forEach((p, j) => (x[p] = bad[j % 3]));
+  return {
+    name: `countNonFinite n=${n} planted=${planted.length}`,
+    run(be) {
+      return { count: Float64Array.of(be.countNonFinite(upload(be, x), n)) };
+    },
+    tol: { count: { atol: 0 } },
+  };
+}
+
 // Elementwise ops: one or two float32 roundings (u = 6e-8) of O(1) values, and alpha/s are
 // passed to the kernel as float32: rtol 1e-6 / atol 1e-6 is ~10 ulp while any wrong element is O(1).
 const ELEM: Tol = { rtol: 1e-6, atol: 1e-6 };
@@ -646,6 +662,8 @@ function allCases(): Case[] {
   }
   cases.push(matmulCase(17, 33, 65, false, true, true, 3, 17 * 65, 0, 17 * 33, true));
   for (const n of SIZES) cases.push(...elementwiseCases(n));
+  cases.push(countNonFiniteCase(1, []), countNonFiniteCase(1, [0]), countNonFiniteCase(17, [0, 16]), countNonFiniteCase(4097, [5, 4096]));
+  cases.push(countNonFiniteCase(100003, [0, 16383, 16384, 65536, 100002]));
   for (const [N, C] of [[1, 1], [1, 17], [17, 1], [7, 33], [63, 65], [1000, 7], [9, 1000]]) {
     cases.push(...rowCases(N, C));
   }
@@ -696,6 +714,7 @@ function threadCases(): Case[] {
     matmulCase(33, 65, 129, false, true, true, 6, 33 * 129, 0, 33 * 65),
     matmulCase(127, 130, 1000, false, true, false, 1, 127 * 1000, 1000 * 130, 127 * 130, true),
     ...elementwiseCases(100003),
+    countNonFiniteCase(1000003, [3, 500000, 1000002]),
     ...rowCases(1000, 127),
     ...rowCases(127, 1000),
     ...rmsnormCases(257, 576),
