@@ -14,6 +14,13 @@
       "target_name": "kernels_avx512",
       "type": "static_library",
       "sources": ["native/isa_avx512.cc"],
+      "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma",
+                    "-mavx2", "-mf16c", "-mprefer-vector-width=512"]
+    },
+    {
+      "target_name": "kernels_avx512bf16",
+      "type": "static_library",
+      "sources": ["native/isa_avx512bf16.cc"],
       "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512bf16", "-mfma",
                     "-mavx2", "-mf16c", "-mprefer-vector-width=512"]
     },
@@ -31,7 +38,7 @@
     {
       "target_name": "smollab",
       "sources": ["native/addon.cc"],
-      "dependencies": ["kernels_avx512", "kernels_avx2", "kernels_generic"],
+      "dependencies": ["kernels_avx512", "kernels_avx512bf16", "kernels_avx2", "kernels_generic"],
       "libraries": ["-fopenmp"]
     }
   ]

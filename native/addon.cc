@@ -1,7 +1,10 @@
 // The only file that talks to Node (plain C N-API). At load it picks the kernel table for this
-// CPU (SMOL_ISA=avx512|avx2|generic forces one); it owns the native allocations handed to JS as
-// Float32Arrays, and binds one JS function per kernel. Arguments are type-checked here (typed
-// array kinds, numbers, booleans); lengths are checked by src/backend/native.ts before the call.
+// CPU (SMOL_ISA=avx512|avx2|generic forces one) and, separately, the bf16 GEMM: the AVX512-BF16
+// one where the CPU has it and the table is avx512, else the table's emulated one (SMOL_BF16=
+// emulated forces that). useIsa() switches both later (the conformance suite runs every table).
+// It owns the native allocations handed to JS as Float32Arrays, and binds one JS function per
+// kernel. Arguments are type-checked here (typed array kinds, numbers, booleans); shapes and
+// lengths are checked once, in src/backend/checked.ts, before any call reaches C++.
 #include <node_api.h>
 #include <omp.h>
 
@@ -17,7 +20,10 @@
 
 namespace {
 
+// The active table: a copy of one ISA table, whose sgemm_bf16 may be the AVX512-BF16 kernel.
+smol::KernelTable g_active;
 const smol::KernelTable* K = nullptr;
+bool g_bf16_native = false;
 
 // ---------------------------------------------------------------- instruction set selection
 
@@ -26,10 +32,11 @@ bool cpu_supports(const std::string& isa) {
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                     __builtin_cpu_supports("f16c");
   if (isa == "avx2") return avx2;
-  if (isa == "avx512")
-    return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512bf16");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  if (isa == "avx512") return avx512;
+  // Not a table: the capability the AVX512-BF16 GEMM needs on top of the avx512 table.
+  if (isa == "avx512bf16") return avx512 && __builtin_cpu_supports("avx512bf16");
   return isa == "generic";
 }
 
@@ -38,6 +45,27 @@ const smol::KernelTable* table_named(const std::string& isa) {
   if (isa == "avx2") return &smol::kTableAvx2;
   if (isa == "generic") return &smol::kTableGeneric;
   return nullptr;
+}
+
+// Make `table` active, with the AVX512-BF16 GEMM when wanted ("native"), possible, and avx512;
+// "emulated" keeps the table's own; "auto" takes the native one where it can. false + `error` if
+// the request cannot be met.
+bool activate(const smol::KernelTable* table, const std::string& bf16, std::string& error) {
+  if (bf16 != "auto" && bf16 != "native" && bf16 != "emulated") {
+    error = "SMOL_BF16 must be native or emulated, got '" + bf16 + "'";
+    return false;
+  }
+  const bool can = std::string(table->isa) == "avx512" && cpu_supports("avx512bf16");
+  if (bf16 == "native" && !can) {
+    error = std::string("the AVX512-BF16 GEMM needs the avx512 table and a CPU with AVX512-BF16 (table ") +
+            table->isa + ")";
+    return false;
+  }
+  g_active = *table;
+  g_bf16_native = can && bf16 != "emulated";
+  if (g_bf16_native) g_active.sgemm_bf16 = &smol::sgemm_bf16_avx512bf16;
+  K = &g_active;
+  return true;
 }
 
 // The best table for this CPU, or the one SMOL_ISA names; nullptr with `error` set if impossible.
@@ -176,6 +204,47 @@ SMOL_FN(js_isa) {
   napi_value r;
   napi_create_string_utf8(env, K->isa, NAPI_AUTO_LENGTH, &r);
   return r;
+}
+
+SMOL_FN(js_bf16) {
+  (void)info;
+  napi_value r;
+  napi_create_string_utf8(env, g_bf16_native ? "avx512bf16" : "emulated", NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+// useIsa(isa, bf16): switch the active table ("avx512" | "avx2" | "generic") and bf16 GEMM
+// ("auto" | "native" | "emulated"). Throws, leaving the active table as it was, when impossible.
+SMOL_FN(js_use_isa) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  char isa[32] = {0}, bf16[32] = {0};
+  size_t len = 0;
+  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], isa, sizeof isa, &len) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[1], bf16, sizeof bf16, &len) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "useIsa: arguments must be two strings (isa, bf16)");
+    return nullptr;
+  }
+  const smol::KernelTable* table = table_named(isa);
+  if (!table || !cpu_supports(isa)) {
+    throw_error(env, "useIsa", (std::string("this CPU cannot run the '") + isa + "' kernel table").c_str());
+    return nullptr;
+  }
+  const smol::KernelTable* prev = K;
+  const bool prev_bf16 = g_bf16_native;
+  smol::KernelTable saved = g_active;
+  std::string error;
+  if (!activate(table, bf16, error)) {
+    g_active = saved;
+    g_bf16_native = prev_bf16;
+    K = prev;
+    throw_error(env, "useIsa", error.c_str());
+    return nullptr;
+  }
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
 }
 
 SMOL_FN(js_available_isas) {
@@ -408,6 +477,14 @@ SMOL_FN(js_sum) {
   return a.number(K->sum(x, n));
 }
 
+SMOL_FN(js_count_nonfinite) {
+  Args a(env, info, "countNonFinite");
+  const float* x = a.f32(0);
+  const int64_t n = a.i64(1);
+  if (!a.ok()) return nullptr;
+  return a.number(static_cast<double>(K->count_nonfinite(x, n)));
+}
+
 SMOL_FN(js_sum_squares) {
   Args a(env, info, "sumSquares");
   const float* x = a.f32(0);
@@ -582,8 +659,9 @@ SMOL_FN(js_adamw) {
 
 NAPI_MODULE_INIT() {
   std::string error;
-  K = select_table(error);
-  if (!K) {
+  const smol::KernelTable* table = select_table(error);
+  const char* bf16 = std::getenv("SMOL_BF16");
+  if (!table || !activate(table, bf16 && *bf16 ? bf16 : "auto", error)) {
     napi_throw_error(env, nullptr, ("smollab native addon: " + error).c_str());
     return nullptr;
   }
@@ -592,6 +670,8 @@ NAPI_MODULE_INIT() {
     napi_callback fn;
   } fns[] = {
       {"isa", js_isa},
+      {"bf16", js_bf16},
+      {"useIsa", js_use_isa},
       {"availableIsas", js_available_isas},
       {"setThreads", js_set_threads},
       {"getThreads", js_get_threads},
@@ -611,6 +691,7 @@ NAPI_MODULE_INIT() {
       {"sumCols", js_sum_cols},
       {"sum", js_sum},
       {"sumSquares", js_sum_squares},
+      {"countNonFinite", js_count_nonfinite},
       {"rmsnormForward", js_rmsnorm_forward},
       {"rmsnormBackward", js_rmsnorm_backward},
       {"ropeForward", js_rope_forward},

@@ -61,10 +61,19 @@ struct KernelTable {
   // (native/gemm_bf16.inc); C keeps fp32. bf16 values below 2^-126 may be flushed to zero.
   void (*sgemm_bf16)(bool transA, bool transB, int M, int N, int K, const float* A, int lda,
                      const float* B, int ldb, float* C, int ldc, bool accumulate);
+
+  // How many of x[0..n) are NaN or +-Inf.
+  int64_t (*count_nonfinite)(const float* x, int64_t n);
 };
 
 extern const KernelTable kTableAvx512;
 extern const KernelTable kTableAvx2;
 extern const KernelTable kTableGeneric;
+
+// The AVX512-BF16 sgemm_bf16 (isa_avx512bf16.cc), a separate capability: addon.cc puts it into the
+// avx512 table on CPUs that have AVX512-BF16. Every table's own sgemm_bf16 is the emulated one
+// (inputs rounded to bf16 in fp32 buffers, then sgemm), so AVX-512 never requires AVX512-BF16.
+void sgemm_bf16_avx512bf16(bool transA, bool transB, int M, int N, int K, const float* A, int lda,
+                           const float* B, int ldb, float* C, int ldc, bool accumulate);
 
 }  // namespace smol

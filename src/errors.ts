@@ -28,6 +28,8 @@ export class DataError extends SmolError {}
 export class BackendError extends SmolError {}
 /** Command-line usage error (unknown flag, missing argument). */
 export class UsageError extends SmolError {}
+/** A model produced NaN or ±Inf (logits, losses, log-probabilities) from finite weights. */
+export class NonFiniteError extends SmolError {}
 
 /** Format a shape for messages: [4,8]. */
 export function fmtShape(shape: readonly number[]): string {

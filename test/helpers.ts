@@ -2,17 +2,12 @@
 // difference and where it happened (llm.c check_tensor style). Tolerances are passed at the call.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { Rng } from "../src/util/rng.js";
 
-/** Deterministic PRNG (mulberry32) for test data. */
+/** Deterministic uniform [0, 1) test data from the project's one RNG (src/util/rng.ts). */
 export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** n uniform values in [-scale, scale). */

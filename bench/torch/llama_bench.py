@@ -3,7 +3,7 @@
 measurement in plain PyTorch (fp32, CPU), printing the same JSON fields, so bench/compare.mjs can put
 both side by side. Benchmark-only: needs Debian's python3-torch, never used by tests or users.
 
-Architecture (REFERENCE.md §1): pre-norm Llama, RMSNorm in fp32 (eps 1e-5), rotate-half RoPE
+Architecture (docs/references.md §1): pre-norm Llama, RMSNorm in fp32 (eps 1e-5), rotate-half RoPE
 (theta 10000), grouped-query attention by repeating KV heads, SwiGLU MLP, tied embeddings, no biases.
 Attention uses F.scaled_dot_product_attention(is_causal=True) when the installed torch has it
 (>= 2.0), else the usual masked-softmax attention (Debian bookworm ships torch 1.13).

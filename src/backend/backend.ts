@@ -68,6 +68,8 @@ export interface Backend<F extends FloatBuf = FloatBuf> {
   sum(x: F, n: number): number;
   /** sum_i x[i]^2, accumulated in float64 in a fixed order (for gradient norms). */
   sumSquares(x: F, n: number): number;
+  /** How many of x[0..n) are NaN or ±Infinity (weights and outputs are refused when any is). */
+  countNonFinite(x: F, n: number): number;
 
   // ---- Llama building blocks ----
   /** out[n,:] = w * x[n,:] / sqrt(mean(x[n,:]^2) + eps); rstd[n] saved for backward. */

@@ -31,6 +31,9 @@ export function defaultBackend(): BackendChoice {
     if (n !== undefined) be.setThreads(n);
     return (cached = { backend: be });
   } catch (e) {
+    // A kernel-table setting the user chose (SMOL_ISA, SMOL_BF16) that cannot be met is their
+    // error to fix, not a reason to fall back quietly to the slow backend.
+    if (e instanceof BackendError && /SMOL_ISA|SMOL_BF16/.test(e.message)) throw e;
     return (cached = {
       backend: new ReferenceBackend(),
       fallbackReason: `native addon unavailable (${(e as Error).message}); using the slow reference backend — run \`npm rebuild smollab\` after installing g++, make and python3`,

@@ -135,6 +135,12 @@ export class ReferenceBackend implements Backend<Float64Array> {
     return acc;
   }
 
+  countNonFinite(x: Float64Array, n: number): number {
+    let count = 0;
+    for (let i = 0; i < n; i++) if (!Number.isFinite(x[i])) count++;
+    return count;
+  }
+
   // ---- Llama building blocks ----
 
   rmsnormForward(

@@ -51,6 +51,7 @@ async function mainHelp(): Promise<string> {
     "  SMOL_THREADS     worker threads for kernels (default: all cores)",
     "  SMOL_BACKEND     native | reference (default: native, reference if the addon is missing)",
     "  SMOL_ISA         avx512 | avx2 | generic: force a kernel instruction set",
+    "  SMOL_BF16        native | emulated: the bf16 GEMM (default: AVX512-BF16 where the CPU has it)",
   ].join("\n");
 }
 

@@ -1,12 +1,12 @@
-// Line-oriented input for data sources: byte streams (plain, .gz through zlib, .zst through fzstd),
+// Line-oriented input for data sources: byte streams (plain, .gz through zlib, .zst through zstd.ts),
 // splitting into lines without decoding whole files, UTF-8/NUL checks per line, and JSONL records
 // turned into document text by a field or a template. The bad-input policy and the shared reader
 // types live here too; choosing a reader per file and globbing are left to sources.ts.
 import { createReadStream } from "node:fs";
 import { isUtf8 } from "node:buffer";
 import { createGunzip } from "node:zlib";
-import { Decompress } from "fzstd";
 import { DataError } from "../errors.js";
+import { zstdDecode } from "./zstd.js";
 
 /** What to do with a record that cannot be read: "skip" counts and reports it, "fail" throws DataError. */
 export type BadInputPolicy = "skip" | "fail";
@@ -78,16 +78,7 @@ export async function* fileChunks(file: string, stats?: ReadStats): AsyncGenerat
         gunzip.destroy();
       }
     } else if (file.endsWith(".zst")) {
-      const out: Buffer[] = [];
-      const dec = new Decompress((data) => {
-        if (data.length) out.push(Buffer.from(data)); // copy: fzstd may reuse its window
-      });
-      for await (const c of counted) {
-        dec.push(c);
-        while (out.length) yield out.shift()!;
-      }
-      dec.push(new Uint8Array(0), true);
-      while (out.length) yield out.shift()!;
+      yield* zstdDecode(counted, file);
     } else {
       yield* counted;
     }
@@ -150,12 +141,17 @@ export const UTF8_MSG = "invalid UTF-8";
 /** Turns a parsed record into document text, or a reason it cannot. */
 export type TextExtractor = (rec: Record<string, unknown>) => string | { error: string };
 
-function fieldText(rec: Record<string, unknown>, name: string): string | { error: string } {
+/**
+ * A record's field as text. The text field itself must be a string (`{"text": 12345}` is a bad
+ * record, not the document "12345"); inside a template, numbers and booleans are written out.
+ */
+function fieldText(rec: Record<string, unknown>, name: string, scalars: boolean): string | { error: string } {
   if (!(name in rec) || rec[name] === null || rec[name] === undefined) return { error: `missing field "${name}"` };
   const v = rec[name];
   if (typeof v === "string") return v;
-  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
-  return { error: `field "${name}" is not text (got ${Array.isArray(v) ? "an array" : typeof v})` };
+  if (scalars && (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint")) return String(v);
+  const got = Array.isArray(v) ? "an array" : typeof v === "object" ? "an object" : `${typeof v} ${String(v).slice(0, 40)}`;
+  return { error: `field "${name}" is not a string (got ${got})` };
 }
 
 /** Field names a template refers to ("{question}"; "{{" and "}}" are literal braces). */
@@ -183,7 +179,7 @@ export function makeExtractor(opts: { field?: string; template?: string }): Text
       let err: string | undefined;
       const text = tpl.replace(/\{\{|\}\}|\{([^{}]*)\}/g, (m, name: string | undefined) => {
         if (name === undefined) return m[0];
-        const v = fieldText(rec, name);
+        const v = fieldText(rec, name, true);
         if (typeof v !== "string") {
           err ??= v.error;
           return "";
@@ -194,7 +190,7 @@ export function makeExtractor(opts: { field?: string; template?: string }): Text
     };
   }
   const field = opts.field ?? "text";
-  return (rec) => fieldText(rec, field);
+  return (rec) => fieldText(rec, field, false);
 }
 
 /** Stream the documents of one JSONL file (one JSON object per line; blank lines are ignored). */

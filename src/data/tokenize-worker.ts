@@ -2,7 +2,7 @@
 // `loadTokenizer(dir)`, then encodes batches of texts and sends back flat ids plus per-text lengths
 // (transferred, not copied). Ordering, EOS and shard writing stay in the main thread.
 import { parentPort, workerData } from "node:worker_threads";
-import type { Tokenizer } from "./tokenizer-types.js";
+import type { Tokenizer } from "../tokenizer/types.js";
 
 export interface WorkerInit {
   module: string;

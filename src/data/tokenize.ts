@@ -9,13 +9,13 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import { DataError } from "../errors.js";
-import { TMP_PREFIX, writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
+import { makeTempDirBeside, replaceDirAtomic, TMP_PREFIX, writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
 import {
   MAX_SHARD_TOKENS, encodeShard, parseShardHeader, readIndex, shardFileBytes, splitTotals, tokenBytesFor,
   type IndexEntry, type ScanSummary, type ShardEntry, type ShardIndex, type SourceManifest, type SourceSettings, type Split, type SplitTotals, type TokenBytes,
 } from "./shards.js";
 import { checkSourceName, expandPaths, newReadStats, readDocumentBatches, type SourceSpec } from "./sources.js";
-import type { Tokenizer } from "./tokenizer-types.js";
+import type { Tokenizer } from "../tokenizer/types.js";
 import type { EncodeJob, WorkerInit, WorkerReply } from "./tokenize-worker.js";
 
 export const DEFAULTS = { shardTokens: 1 << 24, valFraction: 0.01, minValDocs: 4 } as const;
@@ -106,10 +106,10 @@ function inlineEncoder(tok: Tokenizer): Encoder {
   };
 }
 
-/** URL of data/tokenizer (its `loadTokenizer(dir)` is what workers call by default). */
+/** URL of tokenizer/tokenizer (its `loadTokenizer(dir)` is what workers call by default). */
 export function defaultTokenizerModule(): string {
   const ext = path.extname(new URL(import.meta.url).pathname);
-  return new URL(`./tokenizer${ext}`, import.meta.url).href;
+  return new URL(`../tokenizer/tokenizer${ext}`, import.meta.url).href;
 }
 
 /**
@@ -392,9 +392,43 @@ function intactShards(dir: string, m: SourceManifest): ShardEntry[] {
   return keep;
 }
 
+/**
+ * Tokenize one source into OUT/NAME. With `force`, the new output is built in a temporary
+ * directory beside OUT/NAME and swapped in only once complete, so the previous output survives
+ * unreadable input or an interrupted run (and index.json keeps describing what is on disk).
+ */
 async function tokenizeSource(spec: SourceSpec, opts: TokenizeOptions, o: ResolvedOptions, encoder: () => Promise<Encoder>): Promise<SourceResult> {
+  const target = path.join(opts.out, spec.name);
+  if (!opts.force) return tokenizeInto(target, spec, opts, o, encoder);
+  removeStaleForceDirs(opts.out, spec.name);
+  let tmp: string | undefined;
+  try {
+    const r = await tokenizeInto(target, spec, opts, o, encoder, () => (tmp = makeTempDirBeside(target)));
+    replaceDirAtomic(tmp!, target);
+    tmp = undefined;
+    return r;
+  } finally {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Temporary directories of this source left by a killed `--force` run (see makeTempDirBeside). */
+function removeStaleForceDirs(out: string, name: string): void {
+  const re = new RegExp(`^${TMP_PREFIX.replace(/[.]/g, "\\.")}${name.replace(/[.]/g, "\\.")}-[A-Za-z0-9]{6}$`);
+  for (const ent of fs.existsSync(out) ? fs.readdirSync(out, { withFileTypes: true }) : []) {
+    if (ent.isDirectory() && re.test(ent.name)) fs.rmSync(path.join(out, ent.name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * The work of tokenizeSource. `target` is the source's final directory; with `fresh`, nothing is
+ * resumed and the shards go to the directory `fresh()` creates once the input has been read.
+ */
+async function tokenizeInto(
+  target: string, spec: SourceSpec, opts: TokenizeOptions, o: ResolvedOptions, encoder: () => Promise<Encoder>, fresh?: () => string,
+): Promise<SourceResult> {
   const t0 = Date.now();
-  const dir = path.join(opts.out, spec.name);
+  let dir = target;
   const files = expandPaths(spec.paths);
   const inputs = files.map((f) => ({ path: f, bytes: fs.statSync(f).size }));
   const settings = settingsOf(spec, o);
@@ -406,11 +440,9 @@ async function tokenizeSource(spec: SourceSpec, opts: TokenizeOptions, o: Resolv
   const report = (p: Omit<TokenizeProgress, "source" | "elapsedS">) => opts.onProgress?.({ ...p, source: spec.name, elapsedS: elapsed() });
 
   let prev: SourceManifest | undefined;
-  const manifestFile = path.join(dir, "manifest.json");
-  if (opts.force) fs.rmSync(dir, { recursive: true, force: true });
-  else if (fs.existsSync(manifestFile)) {
+  if (!fresh && fs.existsSync(path.join(dir, "manifest.json"))) {
     try {
-      prev = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as SourceManifest;
+      prev = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as SourceManifest;
     } catch {
       prev = undefined; // unreadable: start over
     }
@@ -435,11 +467,14 @@ async function tokenizeSource(spec: SourceSpec, opts: TokenizeOptions, o: Resolv
       };
     }
   }
-  fs.mkdirSync(dir, { recursive: true });
 
+  // Read all the input before writing anything.
   const scan = await scanSource(spec, files, o, report);
   if (scan.summary.uniqueDocs === 0) throw new DataError(`source "${spec.name}" has no documents (${files.length} file(s) read)`, "check the paths and the --field/--template options");
   if (prev && JSON.stringify(prev.scan) !== JSON.stringify(scan.summary)) prev = undefined; // inputs changed in place: start over
+  if (fresh) dir = fresh();
+  else fs.mkdirSync(dir, { recursive: true });
+  const manifestFile = path.join(dir, "manifest.json");
 
   const kept = prev ? intactShards(dir, prev) : [];
   const keptNames = new Set(kept.map((e) => e.file));
@@ -571,7 +606,6 @@ function updateIndex(opts: TokenizeOptions, r: SourceResult, tokenBytes: TokenBy
 /** Tokenize every source into `opts.out` (resuming where a previous run stopped); returns per-source results. */
 export async function tokenizeSources(opts: TokenizeOptions): Promise<SourceResult[]> {
   const o = validate(opts);
-  fs.mkdirSync(opts.out, { recursive: true });
   const idxFile = path.join(opts.out, "index.json");
   if (fs.existsSync(idxFile)) {
     const idx = readIndex(opts.out);

@@ -5,7 +5,7 @@
 // the joint encoding is no longer than n, the context is its first len-1 tokens and the
 // continuation its last token. Choices whose context tokens agree share one request.
 import { DataError } from "../errors.js";
-import type { Tokenizer } from "../data/tokenizer-types.js";
+import type { Tokenizer } from "../tokenizer/types.js";
 import type { LoglikRequest } from "./loglik.js";
 
 /** A multiple-choice item: choice i is continuation i scored after context i. */

@@ -4,11 +4,13 @@
 // has one, else its last number, normalising "$", commas and trailing zeros; `em_strict` is
 // lighteval's quasi_exact_match_gsm8k (the first "#### n" only, commas removed, string equality).
 import type { FloatBuf } from "../backend/backend.js";
-import type { Tokenizer } from "../data/tokenizer-types.js";
+import type { Tokenizer } from "../tokenizer/types.js";
 import { ShapeError } from "../errors.js";
+import { assertFiniteOutput } from "../models/finite.js";
 import { KVCache, type LlamaModel } from "../models/llama.js";
 import { Engine } from "../tensor/engine.js";
 import { deriveSeed, Rng } from "../util/rng.js";
+import { argmaxRow } from "./loglik.js";
 import { gsm8kPrompt, type MathProblem } from "./prompts.js";
 import { meanWithStderr, type MetricValue } from "./stats.js";
 
@@ -78,6 +80,10 @@ export function generateUntil<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: T
   const ids = prompt.slice(truncated);
   if (ids.length === 0) throw new ShapeError("generate: the prompt is empty (no tokens)");
   const e = new Engine(model.be);
+  const finiteRow = (logits: Fb): Fb => {
+    assertFiniteOutput(model.be, logits, "logits", V);
+    return logits.subarray(0, V) as Fb;
+  };
   const cache = new KVCache(model.be, model.config, 1, ids.length + opts.maxNewTokens);
   const chunk = Math.max(1, opts.prefillChunk ?? 256);
   const out: number[] = [];
@@ -88,7 +94,7 @@ export function generateUntil<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: T
       for (let s = 0; s < ids.length; s += chunk) {
         const part = Int32Array.from(ids.slice(s, s + chunk));
         const h = model.hidden(e, part, 1, part.length, cache);
-        if (s + chunk >= ids.length) next = argmaxRow(model.logits(e, h, Int32Array.of(part.length - 1)).data.subarray(0, V));
+        if (s + chunk >= ids.length) next = argmaxRow(finiteRow(model.logits(e, h, Int32Array.of(part.length - 1)).data));
         e.reset();
       }
       let text = "";
@@ -100,7 +106,7 @@ export function generateUntil<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: T
         if (cut >= 0) return { text: text.slice(0, cut), tokens: out.length, stoppedBy: "stop" as const, truncated };
         if (out.length >= opts.maxNewTokens) return { text, tokens: out.length, stoppedBy: "length" as const, truncated };
         const logits = model.forward(e, Int32Array.of(next), 1, 1, cache);
-        next = argmaxRow(logits.data.subarray(0, V));
+        next = argmaxRow(finiteRow(logits.data));
         e.reset();
       }
     });
@@ -116,12 +122,6 @@ function firstStop(text: string, stops: readonly string[]): number {
     const i = text.indexOf(s);
     if (i >= 0 && (best < 0 || i < best)) best = i;
   }
-  return best;
-}
-
-function argmaxRow(x: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
   return best;
 }
 

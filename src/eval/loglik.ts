@@ -7,6 +7,7 @@
 // scoreLoglikNaive is its oracle twin: one plain forward of context+continuation per choice.
 import type { FloatBuf } from "../backend/backend.js";
 import { ShapeError } from "../errors.js";
+import { assertFiniteOutput } from "../models/finite.js";
 import { KVCache, type LlamaModel } from "../models/llama.js";
 import { Engine } from "../tensor/engine.js";
 import * as F from "../tensor/ops.js";
@@ -159,6 +160,7 @@ function scoreBatch<Fb extends FloatBuf>(e: Engine<Fb>, model: LlamaModel<Fb>, p
     const lastRows = Int32Array.from(batch, (_, i) => i * L + L - 1);
     const logits = model.logits(e, h, lastRows);
     const { losses } = F.crossEntropy(e, logits, Int32Array.from(batch, (p) => p.continuations[0][0]));
+    assertFiniteOutput(model.be, losses, "log-probabilities", k);
     batch.forEach((p, i) => {
       const x = logits.data.subarray(i * V, (i + 1) * V);
       const lse = losses[i] + x[p.continuations[0][0]];
@@ -202,6 +204,7 @@ function scoreBatch<Fb extends FloatBuf>(e: Engine<Fb>, model: LlamaModel<Fb>, p
     const h2 = model.hidden(e, ids2, R, feed, cont);
     const logits2 = model.logits(e, h2, Int32Array.from(wanted));
     const { losses: losses2 } = F.crossEntropy(e, logits2, Int32Array.from(targets));
+    assertFiniteOutput(model.be, losses2, "log-probabilities", targets.length);
     let q = 0;
     for (const { p, j } of rowOf) {
       const ct = p.continuations[j];
@@ -218,7 +221,8 @@ function scoreBatch<Fb extends FloatBuf>(e: Engine<Fb>, model: LlamaModel<Fb>, p
   }
 }
 
-function argmaxRow(x: ArrayLike<number>): number {
+/** Index of the largest value (the first one on ties). */
+export function argmaxRow(x: ArrayLike<number>): number {
   let best = 0;
   let bv = x[0];
   for (let i = 1; i < x.length; i++) {

@@ -3,7 +3,7 @@
 // the argmax of sum / characters of the continuation without its leading space (lighteval's
 // loglikelihood_acc_norm_nospace, which SmolLM2 reported; equal to lm-evaluation-harness acc_norm).
 import type { FloatBuf } from "../backend/backend.js";
-import type { Tokenizer } from "../data/tokenizer-types.js";
+import type { Tokenizer } from "../tokenizer/types.js";
 import type { LlamaModel } from "../models/llama.js";
 import { docRequests, type ChoiceDoc } from "./encode.js";
 import { scoreLoglik, type LoglikRequest } from "./loglik.js";

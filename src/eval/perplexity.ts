@@ -8,8 +8,9 @@ import * as path from "node:path";
 import type { FloatBuf } from "../backend/backend.js";
 import { openShards, readIndex } from "../data/shards.js";
 import { readDocuments } from "../data/sources.js";
-import type { Tokenizer } from "../data/tokenizer-types.js";
+import type { Tokenizer } from "../tokenizer/types.js";
 import { DataError } from "../errors.js";
+import { assertFiniteOutput } from "../models/finite.js";
 import { KVCache, type LlamaModel } from "../models/llama.js";
 import { Engine } from "../tensor/engine.js";
 import * as F from "../tensor/ops.js";
@@ -66,6 +67,7 @@ export function streamLoss<Fb extends FloatBuf>(model: LlamaModel<Fb>, stream: I
             const targets = stream.slice(start + s + 1, start + s + n + 1);
             const logits = model.forward(e, ids, 1, n, cache);
             const { losses } = F.crossEntropy(e, logits, targets);
+            assertFiniteOutput(model.be, losses, "losses", n);
             for (let i = 0; i < n; i++) nats += losses[i];
             count += n;
             e.reset();

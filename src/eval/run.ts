@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { FloatBuf } from "../backend/backend.js";
-import type { Tokenizer } from "../data/tokenizer-types.js";
+import type { Tokenizer } from "../tokenizer/types.js";
 import { ConfigError, DataError } from "../errors.js";
 import { readResolvedFile } from "../io/run-layout.js";
 import type { LlamaModel } from "../models/llama.js";

@@ -2,6 +2,7 @@
 // Equal-length sequences share a forward (batched); the engine's memory is reused between them.
 import type { FloatBuf } from "../backend/backend.js";
 import { ShapeError } from "../errors.js";
+import { assertFiniteOutput } from "../models/finite.js";
 import type { LlamaModel } from "../models/llama.js";
 import { Engine } from "../tensor/engine.js";
 import * as F from "../tensor/ops.js";
@@ -46,6 +47,7 @@ export function scoreSequences<Fb extends FloatBuf>(model: LlamaModel<Fb>, seqs:
           });
           const logits = model.forward(e, ids, B, T);
           const { losses } = F.crossEntropy(e, logits, targets);
+          assertFiniteOutput(model.be, losses, "log-probabilities", B * T);
           group.forEach((si, r) => {
             for (let t = 0; t < T - 1; t++) {
               const l = losses[r * T + t];

@@ -1,5 +1,5 @@
 // The Llama/SmolLM2 architecture description shared by models/, io/ (HF config.json) and
-// scaling/ (FLOPs). Plain data: no tensors here. See ../shared/REFERENCE.md §1.
+// scaling/ (FLOPs). Plain data: no tensors here. See docs/references.md §1.
 
 export interface LlamaConfig {
   /** Vocabulary size V. */

@@ -4,6 +4,7 @@ import type { FloatBuf } from "../backend/backend.js";
 import { ShapeError } from "../errors.js";
 import { Engine } from "../tensor/engine.js";
 import { Rng } from "../util/rng.js";
+import { assertFiniteOutput } from "./finite.js";
 import { KVCache, type LlamaModel } from "./llama.js";
 
 export interface SampleOptions {
@@ -88,9 +89,10 @@ export function generate<F extends FloatBuf>(model: LlamaModel<F>, prompt: reado
       const t0 = performance.now();
       // Prefill: the output head is needed at the last prompt position only.
       const h = model.hidden(e, Int32Array.from(prompt), 1, prompt.length, cache);
-      let row = model.logits(e, h, Int32Array.of(prompt.length - 1)).data.subarray(0, V);
+      let row = model.logits(e, h, Int32Array.of(prompt.length - 1)).data.subarray(0, V) as F;
       const t1 = performance.now();
       while (out.length < opts.maxNewTokens) {
+        assertFiniteOutput(model.be, row, "logits");
         const id = sampleToken(row, opts, rng);
         out.push(id);
         opts.onToken?.(id);
@@ -100,7 +102,7 @@ export function generate<F extends FloatBuf>(model: LlamaModel<F>, prompt: reado
         }
         if (cache.length >= maxT) break;
         e.reset();
-        row = model.forward(e, Int32Array.of(id), 1, 1, cache).data.subarray(0, V);
+        row = model.forward(e, Int32Array.of(id), 1, 1, cache).data.subarray(0, V) as F;
       }
       const t2 = performance.now();
       return { ids: out, prefillSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, stoppedBy };

@@ -6,20 +6,31 @@ import * as path from "node:path";
 import type { Backend, FloatBuf } from "../backend/backend.js";
 import { CheckpointError, fmtShape } from "../errors.js";
 import { makeTempDirBeside, replaceDirAtomic, writeJsonAtomic } from "../io/atomic.js";
-import { copyTokenizerFiles } from "../data/tokenizer.js";
+import { copyTokenizerFiles } from "../tokenizer/tokenizer.js";
 import { HF_TRANSFORMERS_VERSION, hfConfigJson, readHfConfig } from "../io/hf-config.js";
 import { openCheckpoint, writeShardedCheckpoint, type TensorToWrite } from "../io/safetensors.js";
 import { parameterShapes, type LlamaConfig } from "./config.js";
+import { assertFiniteParams } from "./finite.js";
 import { LlamaModel } from "./llama.js";
 
 /** Tensors some exporters include that carry no weights we need. */
 const IGNORED = /(^|\.)rotary_emb\.inv_freq$/;
 
+export interface LoadOptions {
+  /** Allocate gradient buffers (training); default true. */
+  withGrad?: boolean;
+  /** Use this config instead of the directory's config.json. */
+  config?: LlamaConfig;
+  /** Refuse weights holding NaN/Inf with a CheckpointError naming the tensor (default true). */
+  checkFinite?: boolean;
+}
+
 /** Load a model directory onto a backend. */
-export function loadModel<F extends FloatBuf>(dir: string, be: Backend<F>, opts: { withGrad?: boolean; config?: LlamaConfig } = {}): LlamaModel<F> {
+export function loadModel<F extends FloatBuf>(dir: string, be: Backend<F>, opts: LoadOptions = {}): LlamaModel<F> {
   const model = new LlamaModel(be, opts.config ?? readHfConfig(dir), { withGrad: opts.withGrad });
   try {
     readWeightsInto(dir, model);
+    if (opts.checkFinite ?? true) assertFiniteParams(model.params, dir);
   } catch (e) {
     model.dispose();
     throw e;
@@ -27,7 +38,10 @@ export function loadModel<F extends FloatBuf>(dir: string, be: Backend<F>, opts:
   return model;
 }
 
-/** Read a model directory's weights straight into an existing model of the same shape (no copy). */
+/**
+ * Read a model directory's weights straight into an existing model of the same shape (no copy).
+ * Values are not checked for NaN/Inf (the trainer watches its losses; loadModel checks).
+ */
 export function readWeightsInto<F extends FloatBuf>(dir: string, model: LlamaModel<F>): void {
   const config = model.config;
   const ckpt = openCheckpoint(dir);

@@ -1,4 +1,4 @@
-// The Llama / SmolLM2 decoder (REFERENCE.md §1) on the autograd engine: pre-norm blocks of
+// The Llama / SmolLM2 decoder (docs/references.md §1) on the autograd engine: pre-norm blocks of
 // GQA attention with rotate-half RoPE and a SwiGLU MLP, final RMSNorm, tied or untied head.
 // Weights use Hugging Face names so loading and saving are plain copies (models/hf.ts).
 import type { Backend, FloatBuf } from "../backend/backend.js";

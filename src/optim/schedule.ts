@@ -1,4 +1,4 @@
-// Learning-rate schedules as pure functions of the step (REFERENCE.md §6): constant, cosine and
+// Learning-rate schedules as pure functions of the step (docs/references.md §6): constant, cosine and
 // warmup-stable-decay (WSD) with six cooldown shapes, their validation by dotted path, and the
 // cooldown-branch helper of Hägele et al. Resuming a run needs only the step. Edge semantics:
 //
@@ -7,7 +7,7 @@
 //                          lr(n) = η·(n + 1)/W, so no step is wasted at lr 0; W = 1 gives lr(0) = η.
 //                          Hägele's reference code starts at η/100: set warmupStartFactor 0.01.
 //   stable   (W ≤ n < N−C): lr = η (WSD, constant).
-//   cooldown (n ≥ N − C):  x = (n − (N − C))/C exactly as REFERENCE.md §6, lr = η_min + (η − η_min)·f(x).
+//   cooldown (n ≥ N − C):  x = (n − (N − C))/C exactly as docs/references.md §6, lr = η_min + (η − η_min)·f(x).
 //                          The first cooldown step has x = 0, so lr = η (same as the stable phase);
 //                          the last step n = N − 1 has x = (C − 1)/C, so it does NOT reach η_min: η_min
 //                          is the value at n = N, i.e. the LR "after" the last update (linear: the last

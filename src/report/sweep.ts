@@ -16,7 +16,7 @@ import { chart, escapeXml, paletteColor, sequentialColor, type Series } from "./
 export interface SweepReportOptions {
   /** Where the SVGs and index.html go (default DIR/report). */
   outDir?: string;
-  /** Starting grid of the Chinchilla fit (default "full", REFERENCE §7). */
+  /** Starting grid of the Chinchilla fit (default "full", docs/references.md §7). */
   grid?: "full" | "coarse";
 }
 
@@ -151,7 +151,7 @@ export function findings(r: SweepResults, fits?: readonly FitSummary[]): Finding
   out.push({
     claim: "reusable runs (one constant run per size + cooldowns) cost a fraction of the cosine grid",
     verdict: f.ratio < 1 ? "reproduced" : "not reproduced",
-    detail: `${fmtCell(f.methods.cooldown)} against ${fmtCell(f.methods.cosine)} training FLOPs: ${f.ratio.toFixed(3)} of the grid (${pct(f.saved_fraction)} saved); the REFERENCE §7 formula gives ${f.reference.ratio.toFixed(3)}` +
+    detail: `${fmtCell(f.methods.cooldown)} against ${fmtCell(f.methods.cosine)} training FLOPs: ${f.ratio.toFixed(3)} of the grid (${pct(f.saved_fraction)} saved); the docs/references.md §7 formula gives ${f.reference.ratio.toFixed(3)}` +
       (r.seconds.cosine && r.seconds.constant ? `; measured training time ${((r.seconds.constant + (r.seconds.cooldown ?? 0)) / r.seconds.cosine).toFixed(3)} of the cosine runs'` : ""),
   });
   return out;
@@ -340,7 +340,7 @@ function comparisonFigures(r: SweepResults, fits: FitSummary[]): Fig[] {
   figs.push({
     name: "compute",
     svg: chart(cf, { title: "Training FLOPs per model size, by method", subtitle: `all budgets of a size: reusable runs ${f.ratio.toFixed(3)}× the cosine grid overall`, xLabel: "parameters N", yLabel: "training FLOPs (detailed count)", xScale: "log", yScale: "log", id: "compute", height: 400 }),
-    caption: "What each method costs to produce every budget of a size (REFERENCE §7 detailed FLOPs).",
+    caption: "What each method costs to produce every budget of a size (docs/references.md §7 detailed FLOPs).",
   });
   return figs;
 }
@@ -375,9 +375,9 @@ function tables(r: SweepResults, fits: FitSummary[]): { setup: string; losses: s
   const fr: Cell[][] = f.sizes.map((x) => [x.size, x.per_token, x.constant, x.cooldowns[r.cooldown.shape], x.constant + x.cooldowns[r.cooldown.shape], x.cosine_grid, (x.constant + x.cooldowns[r.cooldown.shape]) / x.cosine_grid, x.reference_cooldown / x.cosine_grid, ...(r.swa ? [x.constant_extension] : [])]);
   fr.push(["all", null, f.sizes.reduce((a, x) => a + x.constant, 0), f.sizes.reduce((a, x) => a + x.cooldowns[r.cooldown.shape], 0), f.methods.cooldown, f.methods.cosine, f.ratio, f.reference.ratio, ...(r.swa ? [f.sizes.reduce((a, x) => a + x.constant_extension, 0)] : [])]);
   const flops = htmlTable(
-    ["size", "FLOPs/token", "constant run (to last branch)", "cooldowns", "reusable total", "cosine grid", "ratio", "REFERENCE §7 formula ratio", ...(r.swa ? ["constant run beyond (SWA)"] : [])],
+    ["size", "FLOPs/token", "constant run (to last branch)", "cooldowns", "reusable total", "cosine grid", "ratio", "docs/references.md §7 formula ratio", ...(r.swa ? ["constant run beyond (SWA)"] : [])],
     fr,
-    { caption: "Training FLOPs (detailed count, REFERENCE §7) by method" },
+    { caption: "Training FLOPs (detailed count, docs/references.md §7) by method" },
   ) + htmlTable(["method", "training seconds (measured)"], Object.entries(r.seconds).map(([k, v]) => [k, Number(v.toFixed(1))]), { caption: "Measured training time by part (sum over runs; concurrent jobs make these noisy)" });
   let fit = "";
   for (const s of fits) {
@@ -388,7 +388,7 @@ function tables(r: SweepResults, fits: FitSummary[]): { setup: string; losses: s
     fit += htmlTable(["points", "E", "A", "B", "α", "β", "N* ∝ C^a", "D* ∝ C^b", "Huber loss"], ok.map((s) => {
       const x = s.fit!;
       return [s.method, x.E, x.A, x.B, x.alpha, x.beta, x.beta / (x.alpha + x.beta), x.alpha / (x.alpha + x.beta), x.huber_loss];
-    }), { caption: "Chinchilla fit L(N, D) = E + A/N^α + B/D^β (REFERENCE §7: Huber δ 1e-3 in log space, L-BFGS from a grid of starts)" });
+    }), { caption: "Chinchilla fit L(N, D) = E + A/N^α + B/D^β (docs/references.md §7: Huber δ 1e-3 in log space, L-BFGS from a grid of starts)" });
     const fc = ok[0].fit!;
     const cool = r.points.filter((p) => p.method === ok[0].method);
     if (fc.alpha > 0 && fc.beta > 0 && cool.length) {

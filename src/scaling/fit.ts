@@ -1,9 +1,10 @@
-// The Chinchilla parametric fit L(N, D) = E + A/N^α + B/D^β (REFERENCE.md §7, Hoffmann et al.
+// The Chinchilla parametric fit L(N, D) = E + A/N^α + B/D^β (docs/references.md §7, Hoffmann et al.
 // approach 3 as replicated by Besiroglu et al.): minimise Σᵢ Huber_δ(LSE(a − α ln Nᵢ, b − β ln Dᵢ, e)
 // − ln Lᵢ), δ = 1e-3, with L-BFGS (analytic gradient) from every start of a grid, keep the best.
 // Also: percentile bootstrap CIs (seeded resampling of points) and the compute-optimal allocation.
 // The Huber loss is summed over points (not averaged); `huber_loss` reports that sum.
 import { ConfigError, DataError } from "../errors.js";
+import { Rng } from "../util/rng.js";
 import { lbfgs, type LbfgsOptions } from "./lbfgs.js";
 import type { ScalingPoint } from "./csv.js";
 
@@ -18,7 +19,7 @@ export interface InitGrid {
 
 const range = (lo: number, hi: number, step: number) => Array.from({ length: Math.round((hi - lo) / step) + 1 }, (_, i) => lo + i * step);
 
-/** REFERENCE §7: α, β ∈ {0, 0.5, …, 2}, e ∈ {−1, −0.5, …, 1}, a, b ∈ {0, 5, …, 25} — 4,500 starts. */
+/** docs/references.md §7: α, β ∈ {0, 0.5, …, 2}, e ∈ {−1, −0.5, …, 1}, a, b ∈ {0, 5, …, 25} — 4,500 starts. */
 export const FULL_GRID: InitGrid = { alpha: range(0, 2, 0.5), beta: range(0, 2, 0.5), e: range(-1, 1, 0.5), a: range(0, 25, 5), b: range(0, 25, 5) };
 /** A 3⁵ = 243-start subset of the full grid's span, for tests and bootstrap refits. */
 export const COARSE_GRID: InitGrid = { alpha: [0, 1, 2], beta: [0, 1, 2], e: [-1, 0, 1], a: [0, 10, 20], b: [0, 10, 20] };
@@ -199,18 +200,6 @@ export function dropHighestLoss(points: readonly ScalingPoint[], k: number): [Sc
   return [points.filter((_, i) => !drop.has(i)), points.filter((_, i) => drop.has(i))];
 }
 
-/** Deterministic PRNG (mulberry32) for bootstrap resampling. */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Linear-interpolated quantile (type 7) of sorted values. */
 export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;
@@ -258,14 +247,14 @@ export function bootstrapFit(points: readonly ScalingPoint[], fit: ChinchillaFit
   const startsMode = opts.starts ?? "warm";
   if (!Number.isInteger(samples) || samples < 2) throw new ConfigError(`bootstrap: samples must be an integer >= 2, got ${samples}`);
   if (!(level > 0 && level < 1)) throw new ConfigError(`bootstrap: level must be in (0, 1), got ${level}`);
-  const rand = mulberry32(seed);
+  const rand = new Rng(seed); // the project's one RNG (util/rng.ts)
   const n = points.length;
   const base = prepare(points);
   const draws: Record<CiKey, number[]> = { E: [], A: [], B: [], alpha: [], beta: [], n_exponent: [], d_exponent: [] };
   const warm = [[fit.a, fit.b, fit.e, fit.alpha, fit.beta]];
   for (let k = 0; k < samples; k++) {
     const w = new Float64Array(n);
-    for (let i = 0; i < n; i++) w[Math.floor(rand() * n)]++;
+    for (let i = 0; i < n; i++) w[rand.int(n)]++;
     const d: Prepared = { ...base, w };
     const r = startsMode === "warm"
       ? fitPrepared(d, n, { grid: "none", extraStarts: warm, delta: opts.delta ?? fit.delta })
@@ -305,7 +294,7 @@ export function allocationG(fit: Pick<ChinchillaFit, "A" | "B" | "alpha" | "beta
   return Math.pow((fit.alpha * fit.A) / (fit.beta * fit.B), 1 / (fit.alpha + fit.beta));
 }
 
-/** The compute-optimal model size and token count for budget C under the fit (REFERENCE §7). */
+/** The compute-optimal model size and token count for budget C under the fit (docs/references.md §7). */
 export function computeOptimal(fit: Pick<ChinchillaFit, "E" | "A" | "B" | "alpha" | "beta">, C: number): ComputeOptimal {
   if (!(C > 0) || !Number.isFinite(C)) throw new ConfigError(`compute-optimal: budget must be a finite number > 0, got ${C}`);
   if (!(fit.alpha > 0 && fit.beta > 0)) {

@@ -1,17 +1,17 @@
-// FLOPs of a Llama/SmolLM2 model (REFERENCE.md §7): the detailed per-token count of the forward
+// FLOPs of a Llama/SmolLM2 model (docs/references.md §7): the detailed per-token count of the forward
 // pass (training = 3 × forward) and the simple 6N estimates, labelled by which N they use.
 // Plain numbers; multiply-adds count as 2 FLOPs; attention counts the full s×s score matrix
-// (no causal halving), as in the Chinchilla appendix the REFERENCE follows.
+// (no causal halving), as in the Chinchilla appendix that docs/references.md §7 follows.
 //
-// GQA: the REFERENCE's attention term 2·3·s·d·(hd·h) assumes multi-head attention (k and v as wide
-// as q). This file counts the projections exactly for grouped-query attention: q 2·s·d·(h·hd),
+// GQA: the attention term 2·3·s·d·(hd·h) of docs/references.md §7 assumes multi-head attention
+// (k and v as wide as q). This file counts the projections exactly for grouped-query attention: q 2·s·d·(h·hd),
 // k and v 2·s·d·(kv·hd) each, o 2·s·(h·hd)·d. For MHA (kv = h, e.g. SmolLM2-1.7B) both agree.
 import { ConfigError } from "../errors.js";
 import { parameterCount, type LlamaConfig } from "../models/config.js";
 
 /** Forward FLOPs per token by part, at sequence length `seq`. */
 export interface FlopsBreakdown {
-  /** 2·V·d (the one-hot matmul view of the lookup; kept because the REFERENCE counts it). */
+  /** 2·V·d (the one-hot matmul view of the lookup; kept because docs/references.md §7 counts it). */
   embedding: number;
   /** q, k, v and o projections over all layers. */
   attentionProjections: number;
@@ -38,7 +38,7 @@ export interface FlopsPerToken {
   sixN: number;
   /** 6·N with N = non-embedding parameters (Kaplan et al.). */
   sixNNonEmbedding: number;
-  /** 6·N_non-embedding + 6·L·s·d: the simple estimate with attention (REFERENCE §7). */
+  /** 6·N_non-embedding + 6·L·s·d: the simple estimate with attention (docs/references.md §7). */
   sixNPlusAttention: number;
 }
 

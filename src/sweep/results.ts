@@ -1,6 +1,6 @@
 // What a sweep has produced, read from its run directories: each job's state (done, partial,
 // pending, or a conflicting run from another configuration), the final validation loss of every
-// (N, D) point per method, and the FLOPs split by method (REFERENCE.md §7: the constant run counts
+// (N, D) point per method, and the FLOPs split by method (docs/references.md §7: the constant run counts
 // once per size up to its last branch point, each branch its cooldown, cosine each full run).
 // Written as DIR/results.json and DIR/points*.csv (the params,tokens,loss,flops columns of `smol fit`).
 import * as fs from "node:fs";
@@ -62,7 +62,7 @@ export interface SweepPoint {
   loss_by_source: Record<string, number>;
   /** 6·N·D, the compute convention of the Chinchilla fit and `smol fit`. */
   flops: number;
-  /** Detailed training FLOPs of a run of D tokens (REFERENCE §7, 3 × forward). */
+  /** Detailed training FLOPs of a run of D tokens (docs/references.md §7, 3 × forward). */
   flops_detailed: number;
   /** Run directory relative to the sweep directory, and the step read. */
   run: string;
@@ -82,7 +82,7 @@ export interface SizeFlops {
   cooldowns: Record<string, number>;
   /** Sum of full cosine runs, one per budget (what the grid costs, whether or not it was trained). */
   cosine_grid: number;
-  /** REFERENCE §7: F(D_max) + fraction·Σ_{i<max} F(D_i). */
+  /** docs/references.md §7: F(D_max) + fraction·Σ_{i<max} F(D_i). */
   reference_cooldown: number;
 }
 
@@ -188,7 +188,7 @@ export function flopsAccount(plan: SweepPlan): FlopsAccount {
   const refCool = sum((x) => x.reference_cooldown);
   const ratio = methods.cosine > 0 ? methods.cooldown / methods.cosine : NaN;
   return {
-    unit: "training FLOPs, detailed count of REFERENCE.md §7 (3 × forward), at the sweep's sequence length",
+    unit: "training FLOPs, detailed count of docs/references.md §7 (3 × forward), at the sweep's sequence length",
     sizes,
     methods,
     spent: { constant: spentConstant, cooldown: spentCooldown, cosine: spentCosine, total: spentConstant + spentCooldown + spentCosine },

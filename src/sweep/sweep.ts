@@ -1,4 +1,4 @@
-// Sweep planning for reusable-run scaling studies (Hägele et al. §4–5, REFERENCE.md §7): a sweep
+// Sweep planning for reusable-run scaling studies (Hägele et al. §4–5, docs/references.md §7): a sweep
 // file (base training config, model sizes, token budgets) becomes jobs — per size ONE constant-LR
 // run with checkpoints at every budget's cooldown start, a cooldown branch per budget (and per extra
 // shape), optional cosine baselines from scratch — with every budget checked against the batch size.

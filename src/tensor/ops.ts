@@ -202,7 +202,7 @@ export function addRow<F extends FloatBuf>(e: Engine<F>, x: T<F>, b: T<F>): T<F>
   return out;
 }
 
-/** RMSNorm over the last dim with weight w (REFERENCE §1). */
+/** RMSNorm over the last dim with weight w (docs/references.md §1). */
 export function rmsnorm<F extends FloatBuf>(e: Engine<F>, x: T<F>, w: T<F>, eps: number): T<F> {
   const C = last(x), N = rows(x);
   if (w.shape.length !== 1 || w.size !== C) fail("rmsnorm", "weight must be [C] with C = x's last dim", ["x", x.shape], ["w", w.shape]);

@@ -7,7 +7,7 @@
 // throwaway naive float32 emulation (sequential float32 accumulation, the worst ordering a fast kernel is
 // likely to use), which stays at ≤10% of every tolerance except AdamW's m/v (≤20%).
 // CONFORMANCE_REPORT=1 prints each check's max |diff| as a fraction of its tolerance.
-import { describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Backend, FloatBuf } from "../../src/backend/backend.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
@@ -19,9 +19,14 @@ interface BackendFactory {
   name: string;
   /** Returns the backend, or throws with the reason it is unavailable on this machine. */
   load(): Promise<AnyBackend>;
-  /** Optional detail for the suite title (e.g. the instruction set a native build picked). */
-  detail?(be: AnyBackend): string;
+  /**
+   * Variants of one loaded backend to run the whole suite against (e.g. every kernel table the
+   * CPU can run): a title and a function that switches the backend to it. Default: one, as loaded.
+   */
+  variants?(be: AnyBackend): Array<{ title: string; activate(): void }>;
 }
+
+type NativeLike = AnyBackend & { isa: string; bf16: string; availableIsas(): string[]; useIsa(isa: string, bf16?: string): void };
 
 const BACKENDS: BackendFactory[] = [
   {
@@ -30,8 +35,22 @@ const BACKENDS: BackendFactory[] = [
       const mod = await import("../../src/backend/native.js");
       return (await mod.loadNative()) as AnyBackend;
     },
-    // SMOL_ISA=generic|avx2|avx512 selects the kernel table before loading.
-    detail: (be) => `isa ${(be as { isa?: string }).isa ?? "?"}`,
+    // Every kernel table this CPU can run (AVX-512, AVX2, generic), and on the avx512 table both
+    // bf16 GEMMs where the CPU has AVX512-BF16. SMOL_ISA=… limits the suite to that one table.
+    variants: (be) => {
+      const nb = be as NativeLike;
+      const isas = process.env.SMOL_ISA ? [nb.isa] : nb.availableIsas();
+      const out: Array<{ title: string; activate(): void }> = [];
+      for (const isa of isas) {
+        nb.useIsa(isa, "auto");
+        const bf16Modes = nb.bf16 === "avx512bf16" ? ["native", "emulated"] : ["emulated"];
+        for (const mode of bf16Modes) {
+          out.push({ title: `isa ${isa}, bf16 GEMM ${mode === "native" ? "avx512bf16" : "emulated"}`, activate: () => nb.useIsa(isa, mode) });
+        }
+      }
+      nb.useIsa(isas[0], "auto");
+      return out;
+    },
   },
   // The reference against itself: keeps the harness (uploads, aliasing cases, thread loops)
   // exercised on machines with no native build. Its comparisons are exact.
@@ -148,9 +167,13 @@ let seed = 1;
 // sum grows like u·sqrt(K)·|partial sums| ≈ u·K/3 in the typical (random-walk) case, u = 6e-8,
 // i.e. ~2e-5 at K = 1000; atol 1e-5·sqrt(K) (3e-4 at K = 1000, 1e-5 at K = 1) keeps a >10x
 // margin while a dropped or doubled term (~0.3) fails. rtol 1e-5 covers the accumulated C.
+// matmulBf16 (bf16 = true): the reference rounds every input to bf16 and sums in float64; products
+// of bf16 values are exact in float32, so the native error is the same float32 summation error as
+// matmul's and the same tolerance applies, while a missed rounding (inputs used unrounded) is
+// ~2^-9 relative per product, ~1e-3·sqrt(K) in total, far above it.
 function matmulCase(
   M: number, N: number, K: number, tA: boolean, tB: boolean, acc: boolean,
-  batch = 1, sA = M * K, sB = K * N, sC = M * N,
+  batch = 1, sA = M * K, sB = K * N, sC = M * N, bf16 = false,
 ): Case {
   const s = seed++;
   const A = data((batch - 1) * sA + M * K, s * 3);
@@ -158,13 +181,29 @@ function matmulCase(
   const C0 = data((batch - 1) * sC + M * N, s * 3 + 2);
   const strides = batch > 1 ? ` batch=${batch} strides=${sA},${sB},${sC}` : "";
   return {
-    name: `matmul M=${M} N=${N} K=${K} tA=${tA} tB=${tB} acc=${acc}${strides}`,
+    name: `${bf16 ? "matmulBf16" : "matmul"} M=${M} N=${N} K=${K} tA=${tA} tB=${tB} acc=${acc}${strides}`,
     run(be) {
       const c = upload(be, C0);
-      be.matmul(c, upload(be, A), upload(be, B), M, N, K, tA, tB, acc, batch, sA, sB, sC);
+      (bf16 ? be.matmulBf16 : be.matmul).call(be, c, upload(be, A), upload(be, B), M, N, K, tA, tB, acc, batch, sA, sB, sC);
       return { c: toF64(c) };
     },
     tol: { c: { atol: 1e-5 * Math.sqrt(K), rtol: 1e-5 } },
+  };
+}
+
+// countNonFinite: NaN, +Inf and -Inf planted at known places (first, last, across chunk edges)
+// among ordinary, huge (3e38) and tiny (1e-45) finite values; the count is exact.
+function countNonFiniteCase(n: number, planted: readonly number[]): Case {
+  const x = data(n, seed++ * 3, 1);
+  for (let i = 0; i < n; i += 97) x[i] = i % 2 ? 3e38 : -1e-45;
+  const bad = [NaN, Infinity, -Infinity];
+  planted.forEach((p, j) => (x[p] = bad[j % 3]));
+  return {
+    name: `countNonFinite n=${n} planted=${planted.length}`,
+    run(be) {
+      return { count: Float64Array.of(be.countNonFinite(upload(be, x), n)) };
+    },
+    tol: { count: { atol: 0 } },
   };
 }
 
@@ -618,7 +657,13 @@ function allCases(): Case[] {
     cases.push(matmulCase(9, 5, 63, tA, tB, false, 4, 0, 5 * 63, 9 * 5));
     cases.push(matmulCase(7, 5, 3, tA, tB, true, 2, 7 * 3 + 5, 3 * 5 + 1, 7 * 5 + 3));
   }
+  for (const [M, N, K] of [[1, 1, 1], [3, 17, 31], [17, 97, 100], [65, 130, 17], [31, 65, 300], [100, 70, 1027]]) {
+    for (const [tA, tB] of TRANSPOSES) cases.push(matmulCase(M, N, K, tA, tB, tA, 1, M * K, K * N, M * N, true));
+  }
+  cases.push(matmulCase(17, 33, 65, false, true, true, 3, 17 * 65, 0, 17 * 33, true));
   for (const n of SIZES) cases.push(...elementwiseCases(n));
+  cases.push(countNonFiniteCase(1, []), countNonFiniteCase(1, [0]), countNonFiniteCase(17, [0, 16]), countNonFiniteCase(4097, [5, 4096]));
+  cases.push(countNonFiniteCase(100003, [0, 16383, 16384, 65536, 100002]));
   for (const [N, C] of [[1, 1], [1, 17], [17, 1], [7, 33], [63, 65], [1000, 7], [9, 1000]]) {
     cases.push(...rowCases(N, C));
   }
@@ -667,7 +712,9 @@ function threadCases(): Case[] {
     matmulCase(127, 65, 1000, false, false, false),
     matmulCase(127, 65, 1000, true, true, true),
     matmulCase(33, 65, 129, false, true, true, 6, 33 * 129, 0, 33 * 65),
+    matmulCase(127, 130, 1000, false, true, false, 1, 127 * 1000, 1000 * 130, 127 * 130, true),
     ...elementwiseCases(100003),
+    countNonFiniteCase(1000003, [3, 500000, 1000002]),
     ...rowCases(1000, 127),
     ...rowCases(127, 1000),
     ...rmsnormCases(257, 576),
@@ -705,25 +752,29 @@ function checkAgainstReference(c: Case, got: Outputs, suffix = "") {
   }
 }
 
-const loaded = await Promise.all(
-  BACKENDS.map(async (f) => {
-    try {
-      const be = await f.load();
-      return { name: f.detail ? `${f.name} (${f.detail(be)})` : f.name, be, reason: "" };
-    } catch (e) {
-      const reason = `${f.name} backend unavailable: ${e instanceof Error ? e.message : String(e)}`;
-      console.log(`conformance: skipping ${f.name} cases (${reason})`);
-      return { name: f.name, be: undefined, reason };
-    }
-  }),
-);
+const loaded = (
+  await Promise.all(
+    BACKENDS.map(async (f) => {
+      try {
+        const be = await f.load();
+        const variants = f.variants?.(be) ?? [{ title: "", activate: () => {} }];
+        return variants.map((v) => ({ name: v.title ? `${f.name} (${v.title})` : f.name, be, activate: v.activate, reason: "" }));
+      } catch (e) {
+        const reason = `${f.name} backend unavailable: ${e instanceof Error ? e.message : String(e)}`;
+        console.log(`conformance: skipping ${f.name} cases (${reason})`);
+        return [{ name: f.name, be: undefined, activate: () => {}, reason }];
+      }
+    }),
+  )
+).flat();
 
-for (const { name, be, reason } of loaded) {
+for (const { name, be, activate, reason } of loaded) {
   // Every case is still registered when the backend is missing, so each shows as skipped with the reason.
   const test = (title: string, fn: (b: AnyBackend) => void) =>
     it(title, reason ? { skip: reason } : {}, () => fn(be!));
 
   describe(`conformance: ${name}`, () => {
+    before(() => activate()); // switch to this variant (kernel table) before its cases run
     describe("ops against the reference", () => {
       for (const c of CASES) test(c.name, (b) => checkAgainstReference(c, c.run(b)));
     });

@@ -4,9 +4,15 @@
 // Skipped, with the reason, when the addon is not built (unless SMOL_REQUIRE_NATIVE=1).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { packageRoot } from "../../src/util/paths.js";
+import { fileURLToPath } from "node:url";
 import { BackendError, ShapeError } from "../../src/errors.js";
 import { loadNative, type NativeBackend } from "../../src/backend/native.js";
-import { assertClose } from "../helpers.js";
+import { assertClose, runSmol } from "../helpers.js";
 
 let be: NativeBackend | undefined;
 let skip: string | false = false;
@@ -32,6 +38,52 @@ describe("native addon", { skip }, () => {
     assert.ok(nb().availableIsas().includes(nb().isa));
     assert.equal(nb().name, "native");
     assert.equal(nb().bytesPerElement, 4);
+  });
+
+  it("the bf16 GEMM is a capability of its own: AVX512-BF16 where present, else emulated", () => {
+    const isa = nb().isa;
+    assert.ok(["avx512bf16", "emulated"].includes(nb().bf16), nb().bf16);
+    if (nb().bf16 === "avx512bf16") assert.equal(isa, "avx512");
+    try {
+      // The avx512 table never needs AVX512-BF16: with the emulated GEMM it still runs matmulBf16.
+      if (nb().availableIsas().includes("avx512")) {
+        nb().useIsa("avx512", "emulated");
+        assert.equal(nb().isa, "avx512");
+        assert.equal(nb().bf16, "emulated");
+        const c = nb().alloc(1);
+        nb().matmulBf16(c, buf([1.00390625]), buf([3]), 1, 1, 1, false, false, false, 1, 1, 1, 1);
+        assert.equal(c[0], 3, "1.00390625 rounds to bf16 1.0 (nearest even)");
+      }
+      nb().useIsa("generic", "auto");
+      assert.equal(nb().isa, "generic");
+      assert.equal(nb().bf16, "emulated");
+      assert.throws(() => nb().useIsa("generic", "native"), (e: unknown) => e instanceof BackendError && /needs the avx512 table/.test(e.message));
+      assert.throws(() => nb().useIsa("sse9"), (e: unknown) => e instanceof BackendError && /cannot run the 'sse9' kernel table/.test(e.message));
+      assert.equal(nb().isa, "generic", "a refused switch leaves the table as it was");
+    } finally {
+      nb().useIsa(isa, "auto");
+    }
+    // SMOL_BF16=emulated at load keeps the emulated GEMM; a bad value is one clear load error.
+    const addon = fileURLToPath(new URL("../../src/backend/native.js", import.meta.url));
+    const probe = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ["--input-type=module", "-e", `import { loadNative } from ${JSON.stringify(addon)}; try { console.log(loadNative().bf16); } catch (e) { console.log("ERR " + e.message); }`], { encoding: "utf8", env: { ...process.env, ...env } }).stdout.trim();
+    assert.equal(probe({ SMOL_BF16: "emulated" }), "emulated");
+    assert.match(probe({ SMOL_BF16: "fast" }), /^ERR native addon failed to load: .*SMOL_BF16 must be native or emulated, got 'fast'/);
+  });
+
+  it("a kernel-table setting that cannot be met stops the CLI with one error (no quiet fallback)", async () => {
+    const fixture = path.join(packageRoot(), "test", "fixtures", "tiny-llama");
+    const ids = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "smol-isa-")), "ids.json");
+    fs.writeFileSync(ids, JSON.stringify({ input_ids: [[1, 2, 3]] }));
+    const ok = await runSmol(["score", "--model", fixture, "--tokens", ids, "--json"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    for (const [env, re] of [[{ SMOL_BF16: "fast" }, /SMOL_BF16 must be native or emulated/], [{ SMOL_ISA: "sse9" }, /SMOL_ISA must be avx512, avx2 or generic/]] as const) {
+      const r = await runSmol(["score", "--model", fixture, "--tokens", ids], { env });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^smol: error: native addon failed to load: /m);
+      assert.match(r.stderr, re);
+      assert.doesNotMatch(r.stderr, /using the slow reference backend/);
+    }
   });
 
   it("allocates zeroed, 64-byte aligned memory and tracks native bytes", () => {

@@ -10,10 +10,10 @@ import { gzipSync } from "node:zlib";
 import { DataError } from "../../src/errors.js";
 import { command as tokenizeCommand } from "../../src/cli/commands/tokenize.js";
 import { encodeShard, fingerprintBytes, openShards, parseShardHeader, readIndex, readManifest, tokenizerFingerprint, type Split } from "../../src/data/shards.js";
-import { gpt2TokenizerJson, loadTokenizer } from "../../src/data/tokenizer.js";
+import { gpt2TokenizerJson, loadTokenizer } from "../../src/tokenizer/tokenizer.js";
 import { packageRoot } from "../../src/util/paths.js";
 import { tokenizeSources, type TokenizeOptions } from "../../src/data/tokenize.js";
-import type { Tokenizer } from "../../src/data/tokenizer-types.js";
+import type { Tokenizer } from "../../src/tokenizer/types.js";
 
 /** Bytes as ids (+ `offset`), EOS = offset + 256: a stand-in for a trained tokenizer. */
 function byteTokenizer(offset = 0): Tokenizer {

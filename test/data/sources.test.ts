@@ -111,7 +111,7 @@ test("bad JSONL records: fail names file and line; skip counts and reports", asy
   assert.equal(stats.empty, 1);
   assert.match(stats.problems[0], /bad\.jsonl:2: not valid JSON/);
   assert.match(stats.problems[1], /bad\.jsonl:3: missing field "text"/);
-  assert.match(stats.problems[2], /bad\.jsonl:4: field "text" is not text \(got an array\)/);
+  assert.match(stats.problems[2], /bad\.jsonl:4: field "text" is not a string \(got an array\)/);
   assert.match(stats.problems[3], /bad\.jsonl:5: not a JSON object/);
 });
 

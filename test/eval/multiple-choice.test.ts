@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ReferenceBackend } from "../../src/backend/reference.js";
-import { loadTokenizer } from "../../src/data/tokenizer.js";
+import { loadTokenizer } from "../../src/tokenizer/tokenizer.js";
 import { docRequests, encodePair, type ChoiceDoc } from "../../src/eval/encode.js";
 import { scoreLoglikNaive } from "../../src/eval/loglik.js";
 import { evalChoiceDocs, normLength } from "../../src/eval/multiple-choice.js";

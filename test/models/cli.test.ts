@@ -10,7 +10,7 @@ import { runSmol } from "../helpers.js";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smol-cli-"));
 
-test("smol models --json lists the SmolLM2 presets with REFERENCE.md's parameter counts", async () => {
+test("smol models --json lists the SmolLM2 presets with docs/references.md's parameter counts", async () => {
   const r = await runSmol(["models", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l));

@@ -1,4 +1,4 @@
-// An independent Llama forward pass for tests: plain float64 loops straight from REFERENCE.md §1
+// An independent Llama forward pass for tests: plain float64 loops straight from docs/references.md §1
 // (HF LlamaForCausalLM semantics), sharing no code with src/ — so tests of shapes the PyTorch
 // fixture does not cover (GQA ratios, untied heads, RoPE theta, bf16 weights) have an oracle.
 

@@ -1,5 +1,5 @@
 // Schedules as tables of expected values (DESIGN principle 9): every phase edge and every cooldown
-// shape value by value, worked out by hand here from REFERENCE.md §6, never by calling the code
+// shape value by value, worked out by hand here from docs/references.md §6, never by calling the code
 // under test; plus validation messages with dotted paths and the cooldown-branch equality.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -25,7 +25,7 @@ describe("schedule: WSD edges (N=10, W=2, C=4, η=1, η_min=0)", () => {
     assertClose(table(base, [0, 1, 2, 5, 6, 7, 8, 9, 10, 12]), [0.5, 1, 1, 1, 1, 0.75, 0.5, 0.25, 0, 0], TIGHT, "wsd linear");
   });
 
-  // f(x) at x = 0.25, 0.5, 0.75 for every shape, from the formulas of REFERENCE.md §6.
+  // f(x) at x = 0.25, 0.5, 0.75 for every shape, from the formulas of docs/references.md §6.
   const shapes: Record<DecayShape, number[]> = {
     linear: [0.75, 0.5, 0.25],
     "1-sqrt": [0.5, 1 - 0.7071067811865476, 1 - 0.8660254037844386],

@@ -1,4 +1,4 @@
-// FLOPs per token against hand counts for the three SmolLM2 presets at s = 2048 (REFERENCE.md §7,
+// FLOPs per token against hand counts for the three SmolLM2 presets at s = 2048 (docs/references.md §7,
 // with the GQA-exact k/v projections): every term is written out here with the preset's numbers,
 // never computed by calling the code under test. All values are integers below 2^53, so exact.
 import { describe, it } from "node:test";
@@ -20,7 +20,7 @@ describe("flops: SmolLM2 presets at seq 2048", () => {
     assert.equal(f.breakdown.mlp, 30 * mlp);
     assert.equal(f.forward, 468_799_488);
     assert.equal(f.train, 3 * 468_799_488);
-    assert.equal(f.params, 134_515_008); // REFERENCE §1
+    assert.equal(f.params, 134_515_008); // docs/references.md §1
     assert.equal(f.nonEmbeddingParams, 134_515_008 - 49152 * 576);
     assert.equal(f.sixN, 6 * 134_515_008);
     assert.equal(f.sixNNonEmbedding, 6 * 106_203_456);
@@ -34,7 +34,7 @@ describe("flops: SmolLM2 presets at seq 2048", () => {
     assert.equal(f.forward, 1_072_496_640);
     assert.equal(f.params, 361_821_120);
   });
-  it("SmolLM2-1.7B is MHA: the GQA count equals the REFERENCE's 2·3·s·d·(hd·h) term", () => {
+  it("SmolLM2-1.7B is MHA: the GQA count equals the 2·3·s·d·(hd·h) term of docs/references.md §7", () => {
     const f = flopsPerToken(findPreset("smollm2-1.7b").config, 2048);
     const emb = 2 * 49152 * 2048;
     const layer = 2 * 3 * 2048 * (64 * 32) + 2 * 2048 * (64 * 32) + 2 * 2048 * (64 * 32) + 3 * 32 * 2048 + 2 * (64 * 32) * 2048 + 2 * 3 * 2048 * 8192;

@@ -53,7 +53,7 @@ function planError(tree: Record<string, unknown>): string {
   assert.fail("the plan should have been rejected");
 }
 
-/** Forward FLOPs per token of a Llama layer stack by REFERENCE.md §7, written out by hand (GQA projections). */
+/** Forward FLOPs per token of a Llama layer stack by docs/references.md §7, written out by hand (GQA projections). */
 function handFlopsPerToken(V: number, d: number, L: number, h: number, kv: number, ffn: number, s: number): number {
   const hd = d / h;
   const attn = 2 * d * h * hd + 2 * 2 * d * kv * hd + 2 * h * hd * d + 2 * s * h * hd + 3 * h * s + 2 * s * h * hd;
@@ -83,7 +83,7 @@ describe("sweep plan", () => {
     assert.equal(withSwa.sizes[0].constantSteps, 20, "SWA readouts extend the constant run to the last budget");
   });
 
-  it("splits the FLOPs by method as REFERENCE §7 counts them", () => {
+  it("splits the FLOPs by method as docs/references.md §7 counts them", () => {
     const plan = planSweep(sweepTree({ cosine: {}, swa: { window: 5 } }), { file: "s.yaml", baseDir: root });
     const f = flopsAccount(plan);
     const tps = 128;

@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Tokenizer } from "../../src/data/tokenizer-types.js";
+import type { Tokenizer } from "../../src/tokenizer/types.js";
 import { tokenizeSources } from "../../src/data/tokenize.js";
 import { tokenizerFingerprint } from "../../src/data/shards.js";
 import { byteTokenizerDir } from "../eval/fixture.js";

@@ -6,8 +6,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import { trainBpeFromFiles } from "../../data/bpe/train.js";
-import { loadTokenizer, saveTrainedTokenizer } from "../../data/tokenizer.js";
+import { trainBpeFromFiles } from "../../tokenizer/bpe/train.js";
+import { loadTokenizer, saveTrainedTokenizer } from "../../tokenizer/tokenizer.js";
 import { tokenizeSources } from "../../data/tokenize.js";
 import { tokenizerFingerprint } from "../../data/shards.js";
 import { generate } from "../../models/generate.js";
@@ -83,7 +83,7 @@ Options:
     const results = await tokenizeSources({
       out: shardDir, tokenizer: tok, fingerprint: tokenizerFingerprint(tokDir),
       sources: SOURCES.map((s) => ({ name: s, paths: [path.join(root, "data", "corpora", `${s}.jsonl.gz`)] })),
-      valFraction: 0.02, workers: { module: new URL("../../data/tokenizer.js", import.meta.url).href, dir: path.resolve(tokDir), count: 2 },
+      valFraction: 0.02, workers: { module: new URL("../../tokenizer/tokenizer.js", import.meta.url).href, dir: path.resolve(tokDir), count: 2 },
       onProgress: (p) => progress.update(`  ${p.source}: ${p.phase} ${(p.textBytes / 1e6).toFixed(1)} MB, ${p.tokens.toLocaleString("en-US")} tokens`),
     });
     progress.log(table(["source", "docs", "train tokens", "val tokens", "duplicates"], results.map((r) => [r.name, r.rawDocs, r.train.tokens, r.val.tokens, r.duplicates])));

@@ -3,7 +3,7 @@
 // items/s per task; writes the results as JSON with --json.
 import * as fs from "node:fs";
 import { DataError, UsageError } from "../../errors.js";
-import { loadTokenizer } from "../../data/tokenizer.js";
+import { loadTokenizer } from "../../tokenizer/tokenizer.js";
 import { bundledEvalDir } from "../../eval/data.js";
 import { runEvalTasks, type EvalResults } from "../../eval/run.js";
 import { GROUPS, TASKS } from "../../eval/tasks.js";

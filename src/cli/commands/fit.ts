@@ -24,7 +24,7 @@ The CSV needs a header row. Columns: params, tokens, loss (optional flops), in a
 Chinchilla extraction's "Model Size", "Training FLOP", loss, where tokens are taken as C / (6N).
 Other columns are ignored; every value must be a finite number > 0.
 
-Method (REFERENCE.md §7): minimise Σ Huber_δ(LSE(a − α ln N, b − β ln D, e) − ln L), δ = 1e-3, with
+Method (docs/references.md §7): minimise Σ Huber_δ(LSE(a − α ln N, b − β ln D, e) − ln L), δ = 1e-3, with
 L-BFGS from each of 4,500 starting points (α, β ∈ {0, 0.5, …, 2}, e ∈ {−1, …, 1}, a, b ∈ {0, 5, …, 25})
 and keep the best. Confidence intervals: percentile bootstrap over resampled points, each refit
 started from the full-data optimum.

@@ -1,6 +1,6 @@
 // `smol generate`: KV-cached sampling from a model, streaming text as tokens arrive.
 import { UsageError } from "../../errors.js";
-import { loadTokenizer } from "../../data/tokenizer.js";
+import { loadTokenizer } from "../../tokenizer/tokenizer.js";
 import { renderChat } from "../../models/chat.js";
 import { generate } from "../../models/generate.js";
 import { loadModel } from "../../models/hf.js";
@@ -51,11 +51,12 @@ Example:
     const stopIds = [tok.eosId, tok.tokenToId("<|im_end|>")].filter((x): x is number => x !== undefined);
     const gen: number[] = [];
     let shown = "";
-    if (!values.json) process.stdout.write(values.chat ? "" : promptText);
     const res = generate(model, prompt, {
       ...opts, stopIds,
       onToken: (id) => {
         if (values.json) return;
+        // The prompt is echoed with the first token, once the model has produced finite logits.
+        if (gen.length === 0 && !values.chat) process.stdout.write(promptText);
         gen.push(id);
         const full = tok.decode(gen, true);
         // Hold back an incomplete UTF-8 sequence (shown as U+FFFD) until its next byte arrives.

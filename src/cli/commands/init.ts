@@ -1,7 +1,7 @@
 // `smol init`: a freshly initialised model from a preset, saved as a Hugging Face directory.
 import * as fs from "node:fs";
 import { UsageError } from "../../errors.js";
-import { loadTokenizer } from "../../data/tokenizer.js";
+import { loadTokenizer } from "../../tokenizer/tokenizer.js";
 import { saveModel } from "../../models/hf.js";
 import { LlamaModel } from "../../models/llama.js";
 import { parameterCount } from "../../models/config.js";

@@ -34,7 +34,7 @@ Options:
   --plot FILE.svg          write an SVG plot of the schedule
 
 Cooldown: x = (n − (N − C))/C, lr = η_min + (η − η_min)·f(x); the first cooldown step still has η and
-η_min is the value at n = N (one past the last step), as in REFERENCE.md §6.
+η_min is the value at n = N (one past the last step), as in docs/references.md §6.
 
 Examples:
   smol schedule --kind wsd --steps 1000 --lr 0.001 --warmup 100 --decay-fraction 0.2 --shape 1-sqrt --json

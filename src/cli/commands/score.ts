@@ -1,7 +1,7 @@
 // `smol score`: per-token log-probabilities and mean loss of token sequences or text.
 import * as fs from "node:fs";
 import { DataError, UsageError } from "../../errors.js";
-import { loadTokenizer } from "../../data/tokenizer.js";
+import { loadTokenizer } from "../../tokenizer/tokenizer.js";
 import { scoreSequences } from "../../eval/score.js";
 import { loadModel } from "../../models/hf.js";
 import { cliBackend } from "../backend.js";

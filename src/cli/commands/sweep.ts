@@ -21,7 +21,7 @@ import { printSummary, runTraining } from "./train.js";
 
 const help = `Usage: smol sweep SWEEP.yaml [--out DIR] [--jobs N] [--dry-run]
 
-A scaling-law study with reusable runs (Hägele et al. 2024, REFERENCE.md §7). For each model size:
+A scaling-law study with reusable runs (Hägele et al. 2024, docs/references.md §7). For each model size:
 ONE constant-LR run with checkpoints at every budget's cooldown start (1 − fraction)·D, a cooldown
 branch from each (ending at D), optional cosine runs from scratch per budget, and optional SWA
 readouts of the constant run at every budget. A local queue runs what is ready (a branch as soon as
@@ -30,7 +30,7 @@ threads split between them. Re-running the command skips finished runs and resum
 
 Writes DIR/results.json (every job, the final validation loss of every (N, D) point per method, the
 FLOPs split by method), DIR/points.csv (the cooldown points, columns params,tokens,loss,flops for
-\`smol fit\`; flops = 6ND, flops_detailed the REFERENCE §7 count) and points-<method>.csv for cosine,
+\`smol fit\`; flops = 6ND, flops_detailed the docs/references.md §7 count) and points-<method>.csv for cosine,
 swa, constant (no cooldown) and extra shapes. Runs live in DIR/runs/<size>/, logs in DIR/logs/.
 
 Options:
@@ -105,7 +105,7 @@ function printPlan(plan: SweepPlan): void {
   const f = flopsAccount(plan);
   console.log(
     `FLOPs (detailed): reusable runs ${fmtNum(f.methods.cooldown)} vs cosine grid ${fmtNum(f.methods.cosine)} = ${f.ratio.toFixed(3)} ` +
-      `(REFERENCE §7 formula F(Dmax) + ${plan.cooldown.fraction}·ΣF(Di<max): ${f.reference.ratio.toFixed(3)}); this sweep trains ${fmtNum(f.spent.total)} in all`,
+      `(docs/references.md §7 formula F(Dmax) + ${plan.cooldown.fraction}·ΣF(Di<max): ${f.reference.ratio.toFixed(3)}); this sweep trains ${fmtNum(f.spent.total)} in all`,
   );
 }
 

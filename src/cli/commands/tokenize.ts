@@ -6,7 +6,7 @@ import { UsageError } from "../../errors.js";
 import { tokenizerFingerprint } from "../../data/shards.js";
 import type { SourceFormat, SourceSpec, TextSplit } from "../../data/sources.js";
 import { DEFAULTS, defaultTokenizerModule, tokenizeSources, type TokenizeProgress } from "../../data/tokenize.js";
-import { loadTokenizer } from "../../data/tokenizer.js";
+import { loadTokenizer } from "../../tokenizer/tokenizer.js";
 import { numberOpt, parseCommandArgs, requireOpt, type Command } from "../command.js";
 import { duration, human, Progress, table } from "../output.js";
 
@@ -40,7 +40,8 @@ Options:
   --min-val-docs N       at least N val documents when a source has 10·N (default ${DEFAULTS.minValDocs})
   --shard-tokens N       tokens per shard, about (default ${DEFAULTS.shardTokens})
   --workers N            encoding threads; 0 encodes in the main thread (default ${DEFAULT_WORKERS} here)
-  --force                start the named sources over instead of resuming
+  --force                start the named sources over instead of resuming: the new shards are
+                         built beside the old ones and replace them only when complete
   --json                 print the per-source results as JSON
 
 Example:

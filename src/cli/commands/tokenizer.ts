@@ -4,8 +4,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { availableParallelism } from "node:os";
 import { DataError, UsageError } from "../../errors.js";
-import { trainBpeFromFiles, type TrainProgress } from "../../data/bpe/train.js";
-import { loadTokenizer, saveTrainedTokenizer } from "../../data/tokenizer.js";
+import { trainBpeFromFiles, type TrainProgress } from "../../tokenizer/bpe/train.js";
+import { loadTokenizer, saveTrainedTokenizer } from "../../tokenizer/tokenizer.js";
 import { numberOpt, parseCommandArgs, requireOpt, type Command } from "../command.js";
 import { duration, human, Progress } from "../output.js";
 

@@ -1,6 +1,6 @@
 // A fast byte-level BPE encoder/decoder for tokenizer.json files of the GPT-2 family (GPT-2,
 // SmolLM2, ours): added tokens split the text, an optional Digits split, the GPT-2 regex, then BPE
-// by merge rank with a cache of pre-token → ids. data/tokenizer.ts checks a file fits (byteLevelSpec)
+// by merge rank with a cache of pre-token → ids. tokenizer/tokenizer.ts checks a file fits (byteLevelSpec)
 // and otherwise encodes with @huggingface/tokenizers, the reference this is tested against.
 import { BYTE_TO_CHAR, tokenToBytes } from "./bytes.js";
 import { gpt2Regex, specialsRegex, splitOnSpecials } from "./pretokenize.js";

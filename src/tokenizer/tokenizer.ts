@@ -9,7 +9,7 @@ import { DataError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { ByteLevelBpeEncoder, type AddedTokenSpec, type ByteLevelBpeSpec } from "./bpe/encoder.js";
 import type { TrainedBpe } from "./bpe/train.js";
-import type { Tokenizer } from "./tokenizer-types.js";
+import type { Tokenizer } from "./types.js";
 
 /** The files a tokenizer directory may hold, in the order they are written. */
 export const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"] as const;

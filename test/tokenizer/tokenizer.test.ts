@@ -9,10 +9,10 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Tokenizer as HfJsTokenizer } from "@huggingface/tokenizers";
 import { DataError } from "../../src/errors.js";
-import { trainBpeFromFiles } from "../../src/data/bpe/train.js";
+import { trainBpeFromFiles } from "../../src/tokenizer/bpe/train.js";
 import {
   HfTokenizer, copyTokenizerFiles, gpt2TokenizerJson, loadTokenizer, saveTokenizer, saveTrainedTokenizer,
-} from "../../src/data/tokenizer.js";
+} from "../../src/tokenizer/tokenizer.js";
 import { rng } from "../helpers.js";
 
 const HERE = fileURLToPath(import.meta.url);

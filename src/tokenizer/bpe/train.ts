@@ -1,6 +1,6 @@
 // Byte-level BPE training end to end: count pre-tokens (count.ts), learn merges (merge.ts) and lay
 // out the vocabulary as GPT-2-style files expect it: special tokens first (ids 0…), then the 256
-// byte tokens in GPT-2 order, then one token per merge. Writing files is left to data/tokenizer.ts.
+// byte tokens in GPT-2 order, then one token per merge. Writing files is left to tokenizer/tokenizer.ts.
 import { ConfigError } from "../../errors.js";
 import { BYTE_ORDER, BYTE_TO_CHAR, bytesToToken } from "./bytes.js";
 import { countPretokensInFiles, type CountProgress } from "./count.js";

@@ -1,5 +1,5 @@
 // The tokenizer contract every data/eval/model command codes against. Implementations
-// (HF tokenizer.json loading, BPE training) live in data/tokenizer.ts and data/bpe/.
+// (HF tokenizer.json loading, BPE training) live in tokenizer/tokenizer.ts and tokenizer/bpe/.
 
 export interface Tokenizer {
   /** Number of ids the tokenizer can produce (including added/special tokens). */
