@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { DataError } from "../errors.js";
+import { deriveSeed, Rng } from "../util/rng.js";
 import { packageRoot } from "../util/paths.js";
 
 /** The bundled evaluation data directory. */
@@ -101,4 +102,21 @@ export function index(r: JsonRecord, key: string, n: number): number {
 function bad(r: JsonRecord, key: string, what: string, v: unknown): DataError {
   const got = v === undefined ? "it is missing" : `got ${JSON.stringify(v)?.slice(0, 60)}`;
   return new DataError(`${r.file}:${r.line}: field "${key}" must be ${what}; ${got}`);
+}
+
+/**
+ * The items `--limit` keeps: every index when `limit` is undefined or at least n; otherwise `limit`
+ * distinct indices drawn uniformly with a generator seeded by (seed, task), returned in file
+ * order — a sample across the whole set (all MMLU subjects, say), not its first rows.
+ */
+export function sampleItems(n: number, limit: number | undefined, seed: number, task: string): number[] {
+  const all = Array.from({ length: n }, (_, i) => i);
+  if (limit === undefined || limit >= n) return all;
+  const rng = new Rng(deriveSeed(seed, `limit/${task}`));
+  // Partial Fisher-Yates: the first `limit` slots become a uniform sample without replacement.
+  for (let i = 0; i < limit; i++) {
+    const j = i + rng.int(n - i);
+    [all[i], all[j]] = [all[j], all[i]];
+  }
+  return all.slice(0, limit).sort((a, b) => a - b);
 }
