@@ -191,6 +191,21 @@ export function mmluMcfDoc(q: MmluQuestion): ChoiceDoc {
   return { contexts: same(ctx, q.choices.length), continuations: letters.map((l) => " " + l), gold: q.gold };
 }
 
+/**
+ * MMLU-Pro as smollm's `mmlu_pro_mc_prompt` builds it, from {"question", "options", "answer_index",
+ * "category"}: "The following are multiple choice questions (with answers) about {category}.⏎⏎{q}⏎A. …⏎Answer:"
+ * with the letters themselves as choices — no leading space, as smollm passes them.
+ */
+export function mmluProDoc(r: JsonRecord): ChoiceDoc {
+  const options = strList(r, "options", 2);
+  const letters = options.map((_, i) => String.fromCharCode(65 + i));
+  const ctx =
+    `The following are multiple choice questions (with answers) about ${topic(str(r, "category"))}.\n\n${str(r, "question")}\n` +
+    options.map((o, i) => `${letters[i]}. ${o}\n`).join("") +
+    "Answer:";
+  return { contexts: same(ctx, options.length), continuations: letters, gold: index(r, "answer_index", options.length) };
+}
+
 /** A GSM8K problem. */
 export interface MathProblem {
   question: string;

@@ -10,6 +10,7 @@ import { ConfigError, DataError } from "../errors.js";
 import type { LlamaModel } from "../models/llama.js";
 import { bundledEvalDir, findEvalFile, readJsonlRecords, sampleItems } from "./data.js";
 import { docRequests } from "./encode.js";
+import { fitPrompt, generateAll } from "./generative.js";
 import { evalGsm8k, GSM8K_STOP, gsm8kPrompts } from "./gsm8k.js";
 import { scoreLoglik } from "./loglik.js";
 import { evalChoiceDocs } from "./multiple-choice.js";
@@ -117,9 +118,29 @@ export async function runEvalTasks<Fb extends FloatBuf>(model: LlamaModel<Fb>, t
   }
   const results: TaskResult[] = [];
   for (const t of specs) results.push(...(await runOne(model, tok, t, dataDir, opts)));
+  const avg = arcAverage(results);
+  if (avg) results.push(avg);
   const flat: Record<string, number> = {};
   for (const r of results) for (const m of r.metrics) flat[`${r.task}/${m.name}`] = m.value;
   return { results, flat };
+}
+
+/**
+ * "arc": the unweighted mean of arc_easy's and arc_challenge's metrics, the ARC number SmolLM2
+ * reports, added when both ran.
+ */
+export function arcAverage(results: readonly TaskResult[]): TaskResult | undefined {
+  const e = results.find((r) => r.task === "arc_easy");
+  const c = results.find((r) => r.task === "arc_challenge");
+  if (!e || !c) return undefined;
+  const metrics: TaskMetric[] = e.metrics.flatMap((m) => {
+    const o = c.metrics.find((x) => x.name === m.name);
+    if (!o) return [];
+    const stderr = m.stderr !== undefined && o.stderr !== undefined ? Math.sqrt(m.stderr ** 2 + o.stderr ** 2) / 2 : undefined;
+    return [{ name: m.name, value: (m.value + o.value) / 2, ...(stderr !== undefined ? { stderr } : {}), chance: m.chance !== undefined && o.chance !== undefined ? (m.chance + o.chance) / 2 : undefined, higherIsBetter: m.higherIsBetter }];
+  });
+  const seconds = e.seconds + c.seconds;
+  return { task: "arc", n: e.n + c.n, unit: "items", metrics, seconds, perSecond: seconds > 0 ? (e.n + c.n) / seconds : 0, extra: { mean_of: ["arc_easy", "arc_challenge"] } };
 }
 
 function shotsFor(t: TaskSpec, opts: EvalOptions): number {
@@ -190,6 +211,21 @@ async function runOne<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: Tokenizer
         { name: "em_strict", ...r.metrics.em_strict, chance: 0, higherIsBetter: true },
         { name: "em", ...r.metrics.em, chance: 0, higherIsBetter: true },
       ], { shots, mean_shots_kept: r.meanShots, generated_tokens: r.generatedTokens, samples: r.items.slice(0, 3).map((it) => ({ gold: it.gold, pred: it.pred ?? null, output: it.output })) })];
+    }
+    case "gen": {
+      const g = t.def.gen!;
+      const items = g.load(dataDir, opts.limit, seed, t.arg);
+      const fitted = items.map((it) => fitPrompt(tok, it.build, it.shots, model.config.maxSeq, g.maxNewTokens));
+      fitted.forEach((f, j) => opts.onRequest?.({ task: t.spec, doc_id: items[j].id, kind: "generate", context: f.prompt, stop: [...g.stop], max_new_tokens: f.maxNewTokens }));
+      if (opts.requestsOnly) return [];
+      const outs = generateAll(model, tok, fitted.map((f) => ({ ids: f.ids, maxNewTokens: f.maxNewTokens, stop: g.stop })), { batchSize: opts.genBatchSize, onProgress: progress });
+      const sc = await g.score(items, outs.map((o) => o.text), progress);
+      return [finish(items.length, [{ name: sc.metric, ...sc.value, chance: 0, higherIsBetter: true }], {
+        ...sc.extra,
+        mean_shots_kept: fitted.reduce((a, f) => a + f.shots, 0) / Math.max(1, fitted.length),
+        generated_tokens: outs.reduce((a, o) => a + o.tokens, 0),
+        samples: outs.slice(0, 3).map((o) => o.text),
+      })];
     }
     case "val": {
       if (opts.requestsOnly) return [];

@@ -25,7 +25,7 @@ test("every bundled task runs end to end on a small random model", async () => {
   const model = tinyModel(be, 1);
   const res = await runEvalTasks(model, tok, ["all", "commonsense_qa_mcf"], { limit: 3, shots: 1, maxNewTokens: 8 });
   const names = res.results.map((r) => r.task);
-  assert.deepEqual(names, [...GROUPS.all, "commonsense_qa_mcf"]);
+  assert.deepEqual(names, [...GROUPS.all, "commonsense_qa_mcf", "arc"]);
   for (const r of res.results) {
     assert.equal(r.n, 3, `${r.task}: items`);
     for (const m of r.metrics) assert.ok(Number.isFinite(m.value), `${r.task}/${m.name} = ${m.value}`);
@@ -33,7 +33,9 @@ test("every bundled task runs end to end on a small random model", async () => {
   }
   const chance = Object.fromEntries(res.results.map((r) => [r.task, r.metrics[0].chance]));
   const rounded = Object.fromEntries(Object.entries(chance).map(([k, v]) => [k, v === undefined ? v : Math.round(v * 1e9) / 1e9]));
-  assert.deepEqual(rounded, { hellaswag: 0.25, arc_easy: 0.25, arc_challenge: 0.25, piqa: 0.5, commonsense_qa: 0.2, winogrande: 0.5, lambada: 0, gsm8k: 0, commonsense_qa_mcf: 0.2 });
+  assert.deepEqual(rounded, { hellaswag: 0.25, arc_easy: 0.25, arc_challenge: 0.25, piqa: 0.5, commonsense_qa: 0.2, winogrande: 0.5, lambada: 0, gsm8k: 0, commonsense_qa_mcf: 0.2, arc: 0.25 });
+  const arc = res.results.find((r) => r.task === "arc")!;
+  assert.equal(arc.metrics[1].value, (res.flat["arc_easy/acc_norm"] + res.flat["arc_challenge/acc_norm"]) / 2);
   assert.ok(res.flat["hellaswag/acc_norm"] !== undefined && res.flat["lambada/ppl"] > 1);
   model.dispose();
 });
