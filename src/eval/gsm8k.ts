@@ -152,6 +152,8 @@ export interface Gsm8kOptions {
   /** Prompts decoded together (default 16). */
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Wrap the prompt (a chat template's user turn). */
+  wrap?: (prompt: string) => string;
 }
 
 /**
@@ -161,7 +163,8 @@ export interface Gsm8kOptions {
 export function gsm8kPrompts(tok: Tokenizer, maxSeq: number, problems: readonly MathProblem[], train: readonly MathProblem[], opts: Gsm8kOptions): FittedPrompt[] {
   return problems.map((p, i) => {
     const shots = sampleShots(train, opts.shots, opts.seed, opts.ids?.[i] ?? i);
-    return fitPrompt(tok, (k) => gsm8kPrompt(shots.slice(0, k), p.question), shots.length, maxSeq, opts.maxNewTokens);
+    const wrap = opts.wrap ?? ((x: string) => x);
+    return fitPrompt(tok, (k) => wrap(gsm8kPrompt(shots.slice(0, k), p.question)), shots.length, maxSeq, opts.maxNewTokens);
   });
 }
 

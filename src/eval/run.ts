@@ -47,6 +47,11 @@ export interface EvalOptions {
   onRequest?: (r: TextRequest) => void;
   /** Build and report the requests only; score nothing (results are empty). */
   requestsOnly?: boolean;
+  /**
+   * Wrap every prompt (a multiple-choice context, a generation prompt with its shots) as one user
+   * turn of the model's chat template with the assistant turn opened (`smol eval --chat`).
+   */
+  chat?: (prompt: string) => string;
 }
 
 export interface TaskMetric {
@@ -173,6 +178,7 @@ async function runOne<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: Tokenizer
   switch (t.def.kind) {
     case "mc": {
       const docs = loadChoiceDocs(t, dataDir, opts.limit, seed);
+      if (opts.chat) for (const d of docs) d.item.contexts = d.item.contexts.map(opts.chat);
       for (const d of docs) opts.onRequest?.(choiceRequest(t.spec, d.id, d.item));
       if (opts.requestsOnly) return [];
       const r = evalChoiceDocs(model, tok, docs.map((d) => d.item), { batchSize: opts.batchSize, onProgress: progress });
@@ -183,7 +189,7 @@ async function runOne<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: Tokenizer
       const file = findEvalFile(dataDir, t.def.file!, t.def.name, t.def.format ?? "");
       const recs = readJsonlRecords(file);
       const ids = sampleItems(recs.length, opts.limit, seed, t.def.name);
-      const docs = ids.map((i) => lambadaDoc(recs[i]));
+      const docs = ids.map((i) => lambadaDoc(recs[i])).map((d) => (opts.chat ? { ...d, context: opts.chat(d.context) } : d));
       ids.forEach((id, j) => opts.onRequest?.(choiceRequest(t.spec, id, { contexts: [docs[j].context], continuations: [docs[j].continuation], gold: 0 })));
       if (opts.requestsOnly) return [];
       const reqs = docs.map((d) => docRequests(tok, { contexts: [d.context], continuations: [d.continuation], gold: 0 }).requests[0]);
@@ -202,7 +208,7 @@ async function runOne<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: Tokenizer
       const problems = ids.map((i) => gsm8kProblem(recs[i]));
       const shots = shotsFor(t, opts);
       const train = shots > 0 ? readJsonlRecords(gsm8kTrainFile(dataDir)).map(gsm8kProblem) : [];
-      const gopts = { shots, seed, maxNewTokens: opts.maxNewTokens ?? 256, ids, batchSize: opts.genBatchSize, onProgress: progress };
+      const gopts = { shots, seed, maxNewTokens: opts.maxNewTokens ?? 256, ids, batchSize: opts.genBatchSize, onProgress: progress, wrap: opts.chat };
       const prompts = gsm8kPrompts(tok, model.config.maxSeq, problems, train, gopts);
       prompts.forEach((f, j) => opts.onRequest?.({ task: t.spec, doc_id: ids[j], kind: "generate", context: f.prompt, stop: [...GSM8K_STOP], max_new_tokens: f.maxNewTokens }));
       if (opts.requestsOnly) return [];
@@ -215,7 +221,8 @@ async function runOne<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: Tokenizer
     case "gen": {
       const g = t.def.gen!;
       const items = g.load(dataDir, opts.limit, seed, t.arg);
-      const fitted = items.map((it) => fitPrompt(tok, it.build, it.shots, model.config.maxSeq, g.maxNewTokens));
+      const chat = opts.chat;
+      const fitted = items.map((it) => fitPrompt(tok, chat ? (k) => chat(it.build(k)) : it.build, it.shots, model.config.maxSeq, g.maxNewTokens));
       fitted.forEach((f, j) => opts.onRequest?.({ task: t.spec, doc_id: items[j].id, kind: "generate", context: f.prompt, stop: [...g.stop], max_new_tokens: f.maxNewTokens }));
       if (opts.requestsOnly) return [];
       const outs = generateAll(model, tok, fitted.map((f) => ({ ids: f.ids, maxNewTokens: f.maxNewTokens, stop: g.stop })), { batchSize: opts.genBatchSize, onProgress: progress });

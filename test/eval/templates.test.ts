@@ -101,3 +101,20 @@ test("smol eval --dump-requests writes one JSON line per request in the contract
   assert.equal(fs.readFileSync(again, "utf8"), fs.readFileSync(out, "utf8"));
   assert.equal(requestLine(lines[0]), fs.readFileSync(out, "utf8").split("\n")[0]);
 });
+
+test("--chat wraps each prompt in the chat template's user turn; smollm2 becomes the instruct table", async () => {
+  const dir = savedTinyModel(be, 3, { maxSeq: 512 });
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "smol-chat-")), "req.jsonl");
+  const r = await runSmol(["eval", "--model", dir, "--tasks", "arc_easy", "--limit", "1", "--chat", "--dump-requests", out]);
+  assert.equal(r.code, 0, r.stderr);
+  const line = JSON.parse(fs.readFileSync(out, "utf8").trim());
+  assert.ok(line.context.startsWith("<|im_start|>user\nQuestion: "), line.context);
+  assert.ok(line.context.endsWith("\nAnswer:<|im_end|>\n<|im_start|>assistant"), line.context);
+  assert.ok(line.continuations.every((c: string) => c.startsWith("\n ")));
+  // The base table needs MMLU first; the instruct table asks for MMLU-Pro instead.
+  const base = await runSmol(["eval", "--model", dir, "--tasks", "smollm2", "--limit", "1"]);
+  assert.match(base.stderr, /mmlu: no \*_test\.csv files/);
+  const chat = await runSmol(["eval", "--model", dir, "--tasks", "smollm2", "--chat", "--limit", "1"]);
+  assert.match(chat.stderr, /mmlu_pro: data file not found: expected .*mmlu_pro_test\.jsonl/);
+  assert.equal(chat.stderr.trim().split("\n").length, 2, "one error line and its hint");
+});

@@ -9,6 +9,7 @@ import { requestLine } from "../../eval/requests.js";
 import { runEvalTasks, type EvalResults } from "../../eval/run.js";
 import { GROUPS, TASKS } from "../../eval/tasks.js";
 import { writeFileAtomic } from "../../io/atomic.js";
+import { renderChat } from "../../models/chat.js";
 import { loadModel } from "../../models/hf.js";
 import { cliBackend } from "../backend.js";
 import { numberOpt, parseCommandArgs, requireOpt, type Command } from "../command.js";
@@ -42,6 +43,8 @@ Options:
   --shots K            GSM8K shots (default 5)
   --max-new-tokens N   GSM8K generation budget (default 256; shrunk, and whole shots dropped,
                        to fit the model's context)
+  --chat               prompts as one user turn of the model's chat template (instruct models);
+                       the suite name smollm2 then runs SmolLM2's instruct table
   --gen-batch-size B   prompts decoded together by generative tasks (default 16; 1 = one at a time)
   --dump-requests FILE write every request the tasks build, one JSON line each, and exit without
                        scoring: {"task", "doc_id", "kind": "loglikelihood", "context",
@@ -53,6 +56,10 @@ ${taskLines}
 
 Groups:
 ${groupLines}
+
+Suites: smollm2 runs SmolLM2's base-model table (ARC also as the easy/challenge average "arc");
+with --chat, its instruct table (smollm2_instruct). Tasks marked "your file" read data that is
+not bundled from --data-dir (docs/eval.md lists the files and their formats).
 
 MMLU needs the original CSVs: <subject>_test.csv (columns question,A,B,C,D,answer; no header)
 in <data-dir>/mmlu/test/ or a folder given as mmlu:DIR.
@@ -66,10 +73,14 @@ Examples:
       model: { type: "string" }, tasks: { type: "string" }, "data-dir": { type: "string" }, limit: { type: "string" },
       "batch-size": { type: "string" }, json: { type: "string" }, seed: { type: "string" }, tokenizer: { type: "string" },
       data: { type: "string" }, "seq-len": { type: "string" }, shots: { type: "string" }, "max-new-tokens": { type: "string" },
-      "gen-batch-size": { type: "string" }, "dump-requests": { type: "string" },
+      "gen-batch-size": { type: "string" }, "dump-requests": { type: "string" }, chat: { type: "boolean" },
     });
     const dir = requireOpt("eval", "model", values.model);
-    const tasks = requireOpt("eval", "tasks", values.tasks);
+    const chatMode = values.chat === true;
+    const tasks = requireOpt("eval", "tasks", values.tasks as string | undefined)
+      .split(",")
+      .map((x) => (chatMode && x.trim() === "smollm2" ? "smollm2_instruct" : x))
+      .join(",");
     const opts = {
       limit: numberOpt("eval", "limit", values.limit, { int: true, min: 1 }),
       batchSize: numberOpt("eval", "batch-size", values["batch-size"], { int: true, min: 1 }) ?? 8,
@@ -90,6 +101,7 @@ Examples:
       throw e;
     });
     const model = loadModel(dir, cliBackend(), { withGrad: false });
+    if (chatMode) Object.assign(opts, { chat: (p: string) => renderChat([{ role: "user", content: p }], tokDir) });
     const dump = values["dump-requests"] as string | undefined;
     if (dump !== undefined) {
       const lines: string[] = [];
