@@ -21,17 +21,20 @@ export interface JsonRecord {
 }
 
 /**
- * Find `<dir>/<base>.jsonl` or `<dir>/<base>.jsonl.gz`; a missing file is a DataError naming both
- * paths, the expected format (`format`) and where the bundled copy lives.
+ * Find `<dir>/<base>.jsonl` or `<dir>/<base>.jsonl.gz`, then the bundled copy (so a --data-dir
+ * holding only your own files still finds the bundled ones); a missing file is a DataError naming
+ * the expected path, the format (`format`) and where the bundled copies live.
  */
 export function findEvalFile(dir: string, base: string, task: string, format: string): string {
-  for (const f of [`${base}.jsonl`, `${base}.jsonl.gz`]) {
-    const p = path.join(dir, f);
-    if (fs.existsSync(p)) return p;
+  for (const d of [dir, bundledEvalDir()]) {
+    for (const f of [`${base}.jsonl`, `${base}.jsonl.gz`]) {
+      const p = path.join(d, f);
+      if (fs.existsSync(p)) return p;
+    }
   }
   throw new DataError(
     `${task}: data file not found: expected ${path.join(dir, base + ".jsonl")} (or .jsonl.gz), JSONL with one item per line: ${format}`,
-    `pass --data-dir DIR holding it (the bundled copies are in ${bundledEvalDir()})`,
+    `pass --data-dir DIR holding it (the bundled copies are in ${bundledEvalDir()}; docs/eval.md says where to get the others)`,
   );
 }
 

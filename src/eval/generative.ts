@@ -73,13 +73,19 @@ function firstStop(text: string, stops: readonly string[]): number {
   return best;
 }
 
-/** Greedy generation for every request, batched; EOS and the stop sequences end a sequence. */
+/**
+ * Greedy generation for every request, batched; EOS and the stop sequences end a sequence. After
+ * each token only the newest tokens are decoded to look for a stop: a stop string of L characters
+ * lies within the last L + 1 tokens when it first appears (each token holds at least one byte),
+ * so decoding stays linear in the output length.
+ */
 export function generateAll<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: Tokenizer, reqs: readonly GenRequest[], opts: GenOptions = {}): GenOutput[] {
+  const tail = reqs.map((r) => Math.max(0, ...r.stop.map((s) => Buffer.byteLength(s))) + 1);
   const res = generateGreedyBatch(model, reqs.map((r) => r.ids), {
     maxNewTokens: reqs.map((r) => r.maxNewTokens),
     stopId: tok.eosId,
     batchSize: opts.batchSize,
-    isDone: (i, ids) => reqs[i].stop.length > 0 && firstStop(tok.decode(ids as number[], true), reqs[i].stop) >= 0,
+    isDone: (i, ids) => reqs[i].stop.length > 0 && firstStop(tok.decode(ids.slice(-tail[i]) as number[], true), reqs[i].stop) >= 0,
     onDone: opts.onProgress,
   });
   return res.map((r, i) => {

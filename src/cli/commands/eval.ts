@@ -31,7 +31,8 @@ score of uniform random guessing. Prompt templates and deviations from lighteval
 Options:
   --model DIR          a Hugging Face model directory or a run checkpoint (runs/x/step-N) (required)
   --tasks LIST         comma-separated tasks and groups (required), e.g. hellaswag,arc,val:data.jsonl
-  --data-dir DIR       folder with the task data files (default: the bundled ${bundledEvalDir()})
+  --data-dir DIR       folder with your task data files; files not there come from the bundled
+                       ${bundledEvalDir()}
   --limit N            at most N items per task: a sample drawn with --seed across the whole
                        set, in file order (for val: the first N windows)
   --batch-size B       items scored together (default 8)
