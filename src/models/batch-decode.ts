@@ -65,9 +65,9 @@ export function decodeStep<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine
   for (let l = 0; l < c.layers; l++) {
     const pre = `model.layers.${l}.`;
     const a = F.rmsnorm(e, h, p(pre + "input_layernorm.weight"), c.normEps);
-    const q = F.linear(e, a, p(pre + "self_attn.q_proj.weight"));
-    const k = F.linear(e, a, p(pre + "self_attn.k_proj.weight"));
-    const v = F.linear(e, a, p(pre + "self_attn.v_proj.weight"));
+    const q = decodeLinear(e, a, p(pre + "self_attn.q_proj.weight"));
+    const k = decodeLinear(e, a, p(pre + "self_attn.k_proj.weight"));
+    const v = decodeLinear(e, a, p(pre + "self_attn.v_proj.weight"));
     const qr = e.empty([n, 1, NH, HS]);
     const o = e.empty([n, 1, NH, HS]);
     const kr = e.arena.alloc(kvRow);
@@ -84,14 +84,33 @@ export function decodeStep<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine
       vc.set(v.data.subarray(i * kvRow, (i + 1) * kvRow), pos * kvRow);
       be.attentionForward(o.data.subarray(i * NH * HS, (i + 1) * NH * HS) as Fb, lse, qi, kc, vc, 1, 1, pos + 1, NH, NKV, HS, scale);
     }
-    h = F.add(e, h, F.linear(e, F.view(e, o, [n, NH * HS]), p(pre + "self_attn.o_proj.weight")));
+    h = F.add(e, h, decodeLinear(e, F.view(e, o, [n, NH * HS]), p(pre + "self_attn.o_proj.weight")));
     const m = F.rmsnorm(e, h, p(pre + "post_attention_layernorm.weight"), c.normEps);
-    const g = F.linear(e, m, p(pre + "mlp.gate_proj.weight"));
-    const u = F.linear(e, m, p(pre + "mlp.up_proj.weight"));
-    h = F.add(e, h, F.linear(e, F.swiglu(e, g, u), p(pre + "mlp.down_proj.weight")));
+    const g = decodeLinear(e, m, p(pre + "mlp.gate_proj.weight"));
+    const u = decodeLinear(e, m, p(pre + "mlp.up_proj.weight"));
+    h = F.add(e, h, decodeLinear(e, F.swiglu(e, g, u), p(pre + "mlp.down_proj.weight")));
   }
   for (const r of rows) lengths[r]++;
   return F.rmsnorm(e, h, p("model.norm.weight"), c.normEps);
+}
+
+/**
+ * x[n, in] · w[out, in]ᵀ for the decode step, as groups of at most 4 rows (one batched matmul
+ * call): the backend's skinny dot-product path reads each weight row once per group and sums in
+ * the same order as for a single row, where a packed GEMM of 5–16 rows would first copy the whole
+ * weight (the output head: V × d floats) every step. So batched rows get exactly the numbers a
+ * one-sequence decode gets, faster.
+ */
+export function decodeLinear<Fb extends FloatBuf>(e: Engine<Fb>, x: Tensor<Fb>, w: Tensor<Fb>): Tensor<Fb> {
+  const [outF, inF] = w.shape;
+  const n = x.size / inF;
+  const y = e.empty([n, outF]);
+  const G = 4;
+  const full = Math.floor(n / G);
+  if (full > 0) e.be.matmul(y.data, x.data, w.data, G, outF, inF, false, true, false, full, G * inF, 0, G * outF);
+  const rest = n - full * G;
+  if (rest > 0) e.be.matmul(y.data.subarray(full * G * outF) as Fb, x.data.subarray(full * G * inF) as Fb, w.data, rest, outF, inF, false, true, false, 1, 0, 0, 0);
+  return y;
 }
 
 function argmaxRow(x: ArrayLike<number>): number {
@@ -158,7 +177,7 @@ export function generateGreedyBatch<Fb extends FloatBuf>(model: LlamaModel<Fb>, 
             });
             if (active.length === 0) break;
             const h = decodeStep(model, e, Int32Array.from(active, (r) => next[r]), active, cache, lengths);
-            const logits = model.logits(e, h);
+            const logits = decodeLinear(e, h, model.headWeight());
             active.forEach((r, j) => (next[r] = argmaxRow(logits.data.subarray(j * V, (j + 1) * V))));
             e.reset();
           }

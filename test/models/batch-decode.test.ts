@@ -35,6 +35,15 @@ test("batched greedy tokens equal one-at-a-time greedy tokens (reference backend
   model.dispose();
 });
 
+test("native backend: batched greedy tokens equal one-at-a-time tokens exactly (rows go through the single-row dot-product path)", () => {
+  const model = tinyModel(defaultBackend().backend, 9, { maxSeq: 64 });
+  const budgets = [9, 4, 12, 1, 7];
+  const one = generateGreedyBatch(model, prompts, { maxNewTokens: budgets, batchSize: 1 });
+  const many = generateGreedyBatch(model, prompts, { maxNewTokens: budgets, batchSize: 16 });
+  assert.deepEqual(many, one);
+  model.dispose();
+});
+
 test("decodeStep on rows of different lengths equals each row's own cached forward (native, 1e-4)", () => {
   const be = defaultBackend().backend;
   const model = tinyModel(be, 8, { maxSeq: 64 });
