@@ -109,17 +109,19 @@ export function commonsenseQaDoc(r: JsonRecord): ChoiceDoc {
 }
 
 /**
- * CommonsenseQA in multiple-choice-letter form (lighteval `commonsense_qa`):
- * "The following are multiple choice questions (with answers) about common sense.⏎Question: q⏎A. …⏎E. …⏎Answer:" → " A" … " E".
+ * CommonsenseQA in multiple-choice-letter form, exactly as lighteval's `commonsense_qa` writes it:
+ * "The following are multiple choice questions (with answers) about common sense.⏎Question: q⏎A.  …⏎…⏎E.  …⏎Answer:"
+ * — each option is formatted from " {text}", so two spaces follow the letter's period — and the
+ * bare letters "A" … "E" (no leading space) as the choices.
  */
 export function commonsenseQaMcfDoc(r: JsonRecord): ChoiceDoc {
   const { texts, gold } = labelledChoices(r);
   const letters = texts.map((_, i) => String.fromCharCode(65 + i));
   const ctx =
     `The following are multiple choice questions (with answers) about common sense.\nQuestion: ${questionText(r, "question")}\n` +
-    texts.map((t, i) => `${letters[i]}. ${t}\n`).join("") +
+    texts.map((t, i) => `${letters[i]}.  ${t}\n`).join("") +
     "Answer:";
-  return { contexts: same(ctx, texts.length), continuations: letters.map((l) => " " + l), gold };
+  return { contexts: same(ctx, texts.length), continuations: letters, gold };
 }
 
 /**
