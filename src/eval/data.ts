@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { DataError } from "../errors.js";
+import { deriveSeed, Rng } from "../util/rng.js";
 import { packageRoot } from "../util/paths.js";
 
 /** The bundled evaluation data directory. */
@@ -20,17 +21,20 @@ export interface JsonRecord {
 }
 
 /**
- * Find `<dir>/<base>.jsonl` or `<dir>/<base>.jsonl.gz`; a missing file is a DataError naming both
- * paths, the expected format (`format`) and where the bundled copy lives.
+ * Find `<dir>/<base>.jsonl` or `<dir>/<base>.jsonl.gz`, then the bundled copy (so a --data-dir
+ * holding only your own files still finds the bundled ones); a missing file is a DataError naming
+ * the expected path, the format (`format`) and where the bundled copies live.
  */
 export function findEvalFile(dir: string, base: string, task: string, format: string): string {
-  for (const f of [`${base}.jsonl`, `${base}.jsonl.gz`]) {
-    const p = path.join(dir, f);
-    if (fs.existsSync(p)) return p;
+  for (const d of [dir, bundledEvalDir()]) {
+    for (const f of [`${base}.jsonl`, `${base}.jsonl.gz`]) {
+      const p = path.join(d, f);
+      if (fs.existsSync(p)) return p;
+    }
   }
   throw new DataError(
     `${task}: data file not found: expected ${path.join(dir, base + ".jsonl")} (or .jsonl.gz), JSONL with one item per line: ${format}`,
-    `pass --data-dir DIR holding it (the bundled copies are in ${bundledEvalDir()})`,
+    `pass --data-dir DIR holding it (the bundled copies are in ${bundledEvalDir()}; docs/eval.md says where to get the others)`,
   );
 }
 
@@ -101,4 +105,21 @@ export function index(r: JsonRecord, key: string, n: number): number {
 function bad(r: JsonRecord, key: string, what: string, v: unknown): DataError {
   const got = v === undefined ? "it is missing" : `got ${JSON.stringify(v)?.slice(0, 60)}`;
   return new DataError(`${r.file}:${r.line}: field "${key}" must be ${what}; ${got}`);
+}
+
+/**
+ * The items `--limit` keeps: every index when `limit` is undefined or at least n; otherwise `limit`
+ * distinct indices drawn uniformly with a generator seeded by (seed, task), returned in file
+ * order — a sample across the whole set (all MMLU subjects, say), not its first rows.
+ */
+export function sampleItems(n: number, limit: number | undefined, seed: number, task: string): number[] {
+  const all = Array.from({ length: n }, (_, i) => i);
+  if (limit === undefined || limit >= n) return all;
+  const rng = new Rng(deriveSeed(seed, `limit/${task}`));
+  // Partial Fisher-Yates: the first `limit` slots become a uniform sample without replacement.
+  for (let i = 0; i < limit; i++) {
+    const j = i + rng.int(n - i);
+    [all[i], all[j]] = [all[j], all[i]];
+  }
+  return all.slice(0, limit).sort((a, b) => a - b);
 }

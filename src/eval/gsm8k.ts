@@ -1,6 +1,6 @@
-// GSM8K: k-shot prompts drawn from the train split, greedy generation with stop sequences from a
-// KV cache (one prompt at a time: prompts differ in length and cached attention has no padding
-// mask), and exact match on the final number. `em` reads the number after "####" if the output
+// GSM8K: k-shot prompts drawn from the train split (whole shots dropped to fit the context),
+// greedy generation with stop sequences, many prompts at once through the batched cached decoder
+// (generateUntil is the one-prompt path), and exact match on the final number. `em` reads the number after "####" if the output
 // has one, else its last number, normalising "$", commas and trailing zeros; `em_strict` is
 // lighteval's quasi_exact_match_gsm8k (the first "#### n" only, commas removed, string equality).
 import type { FloatBuf } from "../backend/backend.js";
@@ -10,6 +10,7 @@ import { assertFiniteOutput } from "../models/finite.js";
 import { KVCache, type LlamaModel } from "../models/llama.js";
 import { Engine } from "../tensor/engine.js";
 import { deriveSeed, Rng } from "../util/rng.js";
+import { fitPrompt, generateAll, type FittedPrompt } from "./generative.js";
 import { argmaxRow } from "./loglik.js";
 import { gsm8kPrompt, type MathProblem } from "./prompts.js";
 import { meanWithStderr, type MetricValue } from "./stats.js";
@@ -136,33 +137,50 @@ export interface Gsm8kItem {
 
 export interface Gsm8kEval {
   items: Gsm8kItem[];
-  metrics: { em: MetricValue; em_strict: MetricValue };
+  metrics: { em_strict: MetricValue; em: MetricValue };
   generatedTokens: number;
+  /** Mean shots kept per prompt after fitting the context. */
+  meanShots: number;
 }
 
 export interface Gsm8kOptions {
   shots: number;
   seed: number;
   maxNewTokens: number;
+  /** Each problem's doc id (its index in the test file; seeds its shots). Default: 0, 1, 2, … */
+  ids?: readonly number[];
+  /** Prompts decoded together (default 16). */
+  batchSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Wrap the prompt (a chat template's user turn). */
+  wrap?: (prompt: string) => string;
 }
 
-/** Run GSM8K on `problems` with shots drawn from `train`. */
+/**
+ * Each problem's prompt, fitted to the model: k shots drawn for its doc id, whole shots dropped
+ * from the end until prompt + budget fit the context (fitPrompt).
+ */
+export function gsm8kPrompts(tok: Tokenizer, maxSeq: number, problems: readonly MathProblem[], train: readonly MathProblem[], opts: Gsm8kOptions): FittedPrompt[] {
+  return problems.map((p, i) => {
+    const shots = sampleShots(train, opts.shots, opts.seed, opts.ids?.[i] ?? i);
+    const wrap = opts.wrap ?? ((x: string) => x);
+    return fitPrompt(tok, (k) => wrap(gsm8kPrompt(shots.slice(0, k), p.question)), shots.length, maxSeq, opts.maxNewTokens);
+  });
+}
+
+/** Run GSM8K on `problems` with shots drawn from `train`, prompts generated in batches. */
 export function evalGsm8k<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: Tokenizer, problems: readonly MathProblem[], train: readonly MathProblem[], opts: Gsm8kOptions): Gsm8kEval {
-  const items: Gsm8kItem[] = [];
-  let generatedTokens = 0;
-  problems.forEach((p, i) => {
-    const prompt = gsm8kPrompt(sampleShots(train, opts.shots, opts.seed, i), p.question);
-    const res = generateUntil(model, tok, tok.encode(prompt), { maxNewTokens: opts.maxNewTokens, stop: GSM8K_STOP, stopId: tok.eosId });
-    generatedTokens += res.tokens;
+  const prompts = gsm8kPrompts(tok, model.config.maxSeq, problems, train, opts);
+  const outs = generateAll(model, tok, prompts.map((f) => ({ ids: f.ids, maxNewTokens: f.maxNewTokens, stop: GSM8K_STOP })), { batchSize: opts.batchSize, onProgress: opts.onProgress });
+  const items = problems.map((p, i) => {
     const gold = goldAnswer(p.answer);
-    const pred = extractAnswer(res.text);
-    items.push({ question: p.question, gold, output: res.text, pred, correct: pred !== undefined && pred === gold, correctStrict: strictAnswer(res.text) === strictAnswer(p.answer) });
-    opts.onProgress?.(i + 1, problems.length);
+    const pred = extractAnswer(outs[i].text);
+    return { question: p.question, gold, output: outs[i].text, pred, correct: pred !== undefined && pred === gold, correctStrict: strictAnswer(outs[i].text) === strictAnswer(p.answer) };
   });
   return {
     items,
-    metrics: { em: meanWithStderr(items.map((it) => (it.correct ? 1 : 0))), em_strict: meanWithStderr(items.map((it) => (it.correctStrict ? 1 : 0))) },
-    generatedTokens,
+    metrics: { em_strict: meanWithStderr(items.map((it) => (it.correctStrict ? 1 : 0))), em: meanWithStderr(items.map((it) => (it.correct ? 1 : 0))) },
+    generatedTokens: outs.reduce((a, o) => a + o.tokens, 0),
+    meanShots: prompts.reduce((a, f) => a + f.shots, 0) / Math.max(1, prompts.length),
   };
 }

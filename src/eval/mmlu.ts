@@ -72,11 +72,10 @@ export function findMmluFiles(dir: string): string[] {
   throw new DataError(`mmlu: no *_test.csv files in ${path.join(dir, "test")} or ${dir}`, `expected ${MMLU_LAYOUT}; pass the folder with --data-dir (as DIR/mmlu) or as a task spec mmlu:DIR`);
 }
 
-/** Read questions from MMLU test CSVs (the first `limit` over all subjects, in subject order). */
-export function readMmlu(dir: string, limit?: number): MmluQuestion[] {
+/** Read every question of the MMLU test CSVs, in subject order. */
+export function readMmlu(dir: string): MmluQuestion[] {
   const out: MmluQuestion[] = [];
   for (const file of findMmluFiles(dir)) {
-    if (limit !== undefined && out.length >= limit) break;
     const subject = path.basename(file).replace(/_test\.csv$/, "");
     let text: string;
     try {
@@ -85,7 +84,6 @@ export function readMmlu(dir: string, limit?: number): MmluQuestion[] {
       throw new DataError(`cannot read ${file}: ${(e as Error).message}`);
     }
     for (const { line, fields } of parseCsv(text, file)) {
-      if (limit !== undefined && out.length >= limit) break;
       if (fields.length !== 6) throw new DataError(`${file}:${line}: expected 6 columns (question,A,B,C,D,answer), got ${fields.length}`, `the file should be ${MMLU_LAYOUT}`);
       const ans = fields[5].trim().toUpperCase();
       const gold = "ABCD".indexOf(ans);

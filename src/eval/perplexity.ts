@@ -22,6 +22,8 @@ export interface StreamLoss {
   tokens: number;
   /** Sum of nats over predicted tokens. */
   nats: number;
+  /** Sum of nats over predicted tokens other than `byteless` (the nats bits per byte counts). */
+  byteNats: number;
   windows: number;
 }
 
@@ -32,6 +34,8 @@ export interface StreamLossOptions {
   /** Tokens per forward (default: the largest chunk keeping logits under 2^24 floats, at most seqLen). */
   chunk?: number;
   onProgress?: (done: number, total: number) => void;
+  /** A token id that decodes to no bytes (EOS between documents): its loss is left out of byteNats. */
+  byteless?: number;
 }
 
 /** Number of windows and predicted tokens a stream of n tokens gives. */
@@ -53,6 +57,7 @@ export function streamLoss<Fb extends FloatBuf>(model: LlamaModel<Fb>, stream: I
   const chunk = Math.max(1, Math.min(opts.seqLen, opts.chunk ?? Math.floor(2 ** 24 / V)));
   const e = new Engine(model.be);
   let nats = 0;
+  let byteNats = 0;
   let count = 0;
   try {
     e.noGrad(() => {
@@ -68,7 +73,10 @@ export function streamLoss<Fb extends FloatBuf>(model: LlamaModel<Fb>, stream: I
             const logits = model.forward(e, ids, 1, n, cache);
             const { losses } = F.crossEntropy(e, logits, targets);
             assertFiniteOutput(model.be, losses, "losses", n);
-            for (let i = 0; i < n; i++) nats += losses[i];
+            for (let i = 0; i < n; i++) {
+              nats += losses[i];
+              if (targets[i] !== opts.byteless) byteNats += losses[i];
+            }
             count += n;
             e.reset();
           }
@@ -82,7 +90,7 @@ export function streamLoss<Fb extends FloatBuf>(model: LlamaModel<Fb>, stream: I
     e.arena.dispose();
   }
   if (count !== predicted) throw new Error(`internal: predicted ${count} tokens, planned ${predicted}`);
-  return { loss: count ? nats / count : NaN, tokens: count, nats, windows };
+  return { loss: count ? nats / count : NaN, tokens: count, nats, byteNats, windows };
 }
 
 /** UTF-8 bytes of the text the predicted tokens (stream[1 .. 1+predicted)) decode to. */

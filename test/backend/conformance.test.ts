@@ -685,12 +685,15 @@ function allCases(): Case[] {
     [1, 33, 33, 9, 3, 64], // ratio 3, SmolLM2-135M heads
     [1, 5, 65, 9, 1, 64], // ratio 9, Tq < Tk
     [2, 1, 63, 3, 3, 8], // single query over a cache
+    [3, 1, 801, 9, 3, 64], // single query (decoding path), SmolLM2-135M heads, long cache
+    [2, 1, 5, 8, 4, 32], // single query, a few keys
     [1, 17, 127, 2, 1, 64], // Tq < Tk, ratio 2
     [1, 65, 65, 3, 1, 16], // odd T past SIMD widths
   ]) {
     cases.push(...attentionCases(B, Tq, Tk, NH, NKV, HS));
   }
   cases.push(...attentionCases(1, 17, 33, 4, 2, 64, 10)); // scores beyond exp's float32 range
+  cases.push(...attentionCases(2, 1, 40, 4, 2, 64, 10)); // the same on the single-query path
   for (const [N, C, V] of [[1, 1, 1], [17, 33, 5], [65, 64, 257], [1000, 17, 3]]) {
     cases.push(...embeddingCases(N, C, V));
   }

@@ -61,23 +61,24 @@ test("acc and acc_norm pick what brute force over the model's own log-probs pick
   model.dispose();
 });
 
-test("Winogrande partial scoring: the shared continuation is scored after each context option", async () => {
+test("Winogrande (lighteval's prompt): \" {option} {rest}\" scored after the text before the blank, acc_norm by length", async () => {
   const tok = await byteTokenizer();
   const model = tinyModel(new ReferenceBackend(), 2);
   const doc = winograndeDoc({
     file: "winogrande.jsonl", line: 1,
-    value: { context_options: ["Sarah was a much better surgeon than Maria so Sarah", "Sarah was a much better surgeon than Maria so Maria"], continuation: "always got the easier cases.", gold: 1 },
+    value: { sentence: "Sarah was a much better surgeon than Maria so _ always got the easier cases.", option1: "Sarah", option2: "Maria", answer: "2" },
   });
-  assert.deepEqual(doc.continuations, [" always got the easier cases.", " always got the easier cases."]);
+  assert.deepEqual(doc.contexts, ["Sarah was a much better surgeon than Maria so", "Sarah was a much better surgeon than Maria so"]);
+  assert.deepEqual(doc.continuations, [" Sarah always got the easier cases.", " Maria always got the easier cases."]);
+  assert.equal(doc.gold, 1);
   const r = evalChoiceDocs(model, tok, [doc]);
-  const want = doc.contexts.map((c) => bruteForce(model, c, " always got the easier cases."));
+  const want = doc.continuations.map((c) => bruteForce(model, "Sarah was a much better surgeon than Maria so", c));
   r.items[0].logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - want[j]) < 1e-9, `option ${j}: ${lp} vs ${want[j]}`));
-  // Partial scoring is not the probability of the whole sentence: the option words are not scored.
-  const whole = doc.contexts.map((c) => bruteForce(model, "Sarah was a much better surgeon than Maria so", c.slice(c.lastIndexOf(" ")) + " always got the easier cases."));
-  assert.ok(Math.abs(whole[0] - want[0]) > 1e-3);
-  assert.equal(r.items[0].pred, want[0] > want[1] ? 0 : 1);
-  // Two different contexts: two requests with one continuation each.
-  assert.equal(docRequests(tok, doc).requests.length, 2);
+  // One shared context: one request with both continuations (the option words are scored).
+  assert.equal(docRequests(tok, doc).requests.length, 1);
+  // The llm-foundry layout gives the same item.
+  const lf = winograndeDoc({ file: "w.jsonl", line: 1, value: { context_options: ["Sarah was a much better surgeon than Maria so Sarah", "Sarah was a much better surgeon than Maria so Maria"], continuation: "always got the easier cases.", gold: 1 } });
+  assert.deepEqual(lf, doc);
   model.dispose();
 });
 

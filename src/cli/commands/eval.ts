@@ -5,9 +5,11 @@ import * as fs from "node:fs";
 import { DataError, UsageError } from "../../errors.js";
 import { loadTokenizer } from "../../tokenizer/tokenizer.js";
 import { bundledEvalDir } from "../../eval/data.js";
+import { requestLine } from "../../eval/requests.js";
 import { runEvalTasks, type EvalResults } from "../../eval/run.js";
 import { GROUPS, TASKS } from "../../eval/tasks.js";
 import { writeFileAtomic } from "../../io/atomic.js";
+import { renderChat } from "../../models/chat.js";
 import { loadModel } from "../../models/hf.js";
 import { cliBackend } from "../backend.js";
 import { numberOpt, parseCommandArgs, requireOpt, type Command } from "../command.js";
@@ -29,16 +31,26 @@ score of uniform random guessing. Prompt templates and deviations from lighteval
 Options:
   --model DIR          a Hugging Face model directory or a run checkpoint (runs/x/step-N) (required)
   --tasks LIST         comma-separated tasks and groups (required), e.g. hellaswag,arc,val:data.jsonl
-  --data-dir DIR       folder with the task data files (default: the bundled ${bundledEvalDir()})
-  --limit N            at most N items per task (the first N; for val: N windows)
+  --data-dir DIR       folder with your task data files; files not there come from the bundled
+                       ${bundledEvalDir()}
+  --limit N            at most N items per task: a sample drawn with --seed across the whole
+                       set, in file order (for val: the first N windows)
   --batch-size B       items scored together (default 8)
   --json FILE          also write the results as JSON ("-" prints JSON instead of the table)
-  --seed S             seed for GSM8K shot sampling (default 1234)
+  --seed S             seed for few-shot sampling and the --limit sample (default 1234)
   --tokenizer DIR      tokenizer to use (default: the model directory's)
   --data PATH          data for val: a text/JSONL file ("text" field) or a shard directory
   --seq-len N          val window length (default: the run's seq_len, else the model's context)
   --shots K            GSM8K shots (default 5)
-  --max-new-tokens N   GSM8K generation budget (default 256)
+  --max-new-tokens N   GSM8K generation budget (default 256; shrunk, and whole shots dropped,
+                       to fit the model's context)
+  --chat               prompts as one user turn of the model's chat template (instruct models);
+                       the suite name smollm2 then runs SmolLM2's instruct table
+  --gen-batch-size B   prompts decoded together by generative tasks (default 16; 1 = one at a time)
+  --dump-requests FILE write every request the tasks build, one JSON line each, and exit without
+                       scoring: {"task", "doc_id", "kind": "loglikelihood", "context",
+                       "continuations", "gold"} or {…, "kind": "generate", "context", "stop",
+                       "max_new_tokens"} (context/continuations after lighteval's whitespace move)
 
 Tasks:
 ${taskLines}
@@ -46,20 +58,30 @@ ${taskLines}
 Groups:
 ${groupLines}
 
+Suites: smollm2 runs SmolLM2's base-model table (ARC also as the easy/challenge average "arc");
+with --chat, its instruct table (smollm2_instruct). Tasks marked "your file" read data that is
+not bundled from --data-dir (docs/eval.md lists the files and their formats).
+
 MMLU needs the original CSVs: <subject>_test.csv (columns question,A,B,C,D,answer; no header)
 in <data-dir>/mmlu/test/ or a folder given as mmlu:DIR.
 
 Examples:
   smol eval --model runs/demo/step-400 --tasks hellaswag,arc_easy --limit 200
-  smol eval --model models/r2m --tasks val --data data/corpora/web.jsonl.gz --json results.json`,
+  smol eval --model models/r2m --tasks val --data data/corpora/web.jsonl.gz --json results.json
+  smol eval --model runs/demo/step-400 --tasks smollm2 --limit 50 --dump-requests requests.jsonl`,
   async run(argv) {
     const { values } = parseCommandArgs("eval", argv, {
       model: { type: "string" }, tasks: { type: "string" }, "data-dir": { type: "string" }, limit: { type: "string" },
       "batch-size": { type: "string" }, json: { type: "string" }, seed: { type: "string" }, tokenizer: { type: "string" },
       data: { type: "string" }, "seq-len": { type: "string" }, shots: { type: "string" }, "max-new-tokens": { type: "string" },
+      "gen-batch-size": { type: "string" }, "dump-requests": { type: "string" }, chat: { type: "boolean" },
     });
     const dir = requireOpt("eval", "model", values.model);
-    const tasks = requireOpt("eval", "tasks", values.tasks);
+    const chatMode = values.chat === true;
+    const tasks = requireOpt("eval", "tasks", values.tasks as string | undefined)
+      .split(",")
+      .map((x) => (chatMode && x.trim() === "smollm2" ? "smollm2_instruct" : x))
+      .join(",");
     const opts = {
       limit: numberOpt("eval", "limit", values.limit, { int: true, min: 1 }),
       batchSize: numberOpt("eval", "batch-size", values["batch-size"], { int: true, min: 1 }) ?? 8,
@@ -67,6 +89,7 @@ Examples:
       seqLen: numberOpt("eval", "seq-len", values["seq-len"], { int: true, min: 1 }),
       shots: numberOpt("eval", "shots", values.shots, { int: true, min: 0 }) ?? 5,
       maxNewTokens: numberOpt("eval", "max-new-tokens", values["max-new-tokens"], { int: true, min: 1 }) ?? 256,
+      genBatchSize: numberOpt("eval", "gen-batch-size", values["gen-batch-size"], { int: true, min: 1 }) ?? 16,
       dataDir: values["data-dir"] as string | undefined,
       valData: values.data as string | undefined,
       modelDir: dir,
@@ -79,6 +102,15 @@ Examples:
       throw e;
     });
     const model = loadModel(dir, cliBackend(), { withGrad: false });
+    if (chatMode) Object.assign(opts, { chat: (p: string) => renderChat([{ role: "user", content: p }], tokDir) });
+    const dump = values["dump-requests"] as string | undefined;
+    if (dump !== undefined) {
+      const lines: string[] = [];
+      await runEvalTasks(model, tok, [tasks], { ...opts, requestsOnly: true, onRequest: (r) => lines.push(requestLine(r)) });
+      writeFileAtomic(dump, lines.join("\n") + (lines.length ? "\n" : ""));
+      console.log(`wrote ${lines.length} requests to ${dump}`);
+      return 0;
+    }
     const progress = new Progress();
     let current = "";
     const t0 = performance.now();
