@@ -24,7 +24,7 @@ class HashPool {
   private workers: Worker[] = [];
   private next = 0;
   private seq = 0;
-  private waiting = new Map<number, (r: { keys: Uint32Array; ok: Uint8Array }) => void>();
+  private waiting = new Map<number, { resolve: (r: { keys: Uint32Array; ok: Uint8Array }) => void; reject: (e: unknown) => void }>();
   constructor(n: number, params: MinHashParams) {
     const url = new URL("../minhash-worker.js", import.meta.url);
     for (let i = 0; i < n; i++) {
@@ -32,9 +32,12 @@ class HashPool {
       w.on("message", (m: { id: number; keys: Uint32Array; ok: Uint8Array }) => {
         const done = this.waiting.get(m.id);
         this.waiting.delete(m.id);
-        done?.(m);
+        done?.resolve(m);
       });
-      w.unref();
+      w.on("error", (e) => {
+        for (const p of this.waiting.values()) p.reject(e);
+        this.waiting.clear();
+      });
       this.workers.push(w);
     }
   }
@@ -42,8 +45,7 @@ class HashPool {
     const id = this.seq++;
     const w = this.workers[this.next++ % this.workers.length];
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, resolve);
-      w.once("error", reject);
+      this.waiting.set(id, { resolve, reject });
       w.postMessage({ id, texts });
     });
   }
