@@ -8,6 +8,7 @@ import { loadPipeline } from "../../curate/config.js";
 import { runCurate } from "../../curate/pipeline.js";
 import { STEP_TYPES } from "../../curate/steps/index.js";
 import { numberOpt, parseCommandArgs, type Command } from "../command.js";
+import { ANNOTATE_HELP, runAnnotate, runTrain, TRAIN_HELP } from "./curate-classify.js";
 import { human, Progress, table } from "../output.js";
 
 const NAME = "curate";
@@ -19,8 +20,9 @@ const stepList = Object.entries(STEP_TYPES)
 const help = `smol curate — turn raw documents into a curated source, every removal explained
 
 Usage: smol curate PIPELINE.yaml [--out DIR] [--workers N]
-       smol curate annotate --help        score a sample with an LLM judge (FineWeb-Edu / FineMath prompts)
-       smol curate train --help           train a quality classifier on scored documents
+       smol curate annotate …             score a sample with an LLM judge (FineWeb-Edu / FineMath prompts)
+       smol curate train …                train a quality classifier on scored documents
+       (both are described after the pipeline's options below)
 
 The pipeline file (paths in it are relative to its folder):
 
@@ -53,7 +55,13 @@ Options:
   --json          print stats.json instead of the funnel table
 
 Example:
-  smol curate examples/curate/pipeline.yaml --out runs/curated`;
+  smol curate examples/curate/pipeline.yaml --out runs/curated
+
+────────────────────────────────────────────────────────────────────────────────────────────────
+${ANNOTATE_HELP}
+
+────────────────────────────────────────────────────────────────────────────────────────────────
+${TRAIN_HELP}`;
 
 const OPTIONS = { out: { type: "string" }, workers: { type: "string" }, json: { type: "boolean" } } as const;
 
@@ -91,6 +99,14 @@ export const command: Command = {
   summary: "curate raw documents: filters, exact/MinHash dedup, decontamination, quality classifiers",
   help,
   async run(argv) {
+    const sub = argv[0];
+    if (sub === "annotate" || sub === "train") {
+      if (argv.includes("--help") || argv.includes("-h")) {
+        console.log(sub === "annotate" ? ANNOTATE_HELP : TRAIN_HELP);
+        return 0;
+      }
+      return sub === "annotate" ? runAnnotate(argv.slice(1)) : runTrain(argv.slice(1));
+    }
     return runPipeline(argv);
   },
 };
