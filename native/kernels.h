@@ -61,6 +61,10 @@ struct KernelTable {
   // (native/gemm_bf16.inc); C keeps fp32. bf16 values below 2^-126 may be flushed to zero.
   void (*sgemm_bf16)(bool transA, bool transB, int M, int N, int K, const float* A, int lda,
                      const float* B, int ldb, float* C, int ldc, bool accumulate);
+  // MinHash-LSH band keys of documents given as 32-bit shingle hashes (native/minhash.inc; the
+  // reference is src/curate/minhash.ts). keys [nDocs, bands, 2], ok [nDocs]; bands*rows <= 4096.
+  void (*minhash_bands)(uint32_t* keys, uint8_t* ok, const int32_t* shingles, const int32_t* offsets,
+                        const int32_t* xor_, const int32_t* mul, int64_t nDocs, int bands, int rows);
 };
 
 extern const KernelTable kTableAvx512;

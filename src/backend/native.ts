@@ -51,6 +51,8 @@ interface Addon {
   crossEntropyBackward(dlogits: F, logits: F, lse: F, targets: Int32Array, dlosses: F, N: number, V: number): void;
   adamw(param: F, grad: F, m: F, v: F, n: number, lr: number, beta1: number, beta2: number, eps: number,
     weightDecay: number, step: number): void;
+  minhashBands(keys: Uint32Array, ok: Uint8Array, shingles: Int32Array, offsets: Int32Array, xor: Int32Array,
+    mul: Int32Array, nDocs: number, bands: number, rows: number): void;
 }
 
 const INT32_MAX = 2 ** 31 - 1;
@@ -122,6 +124,27 @@ export class NativeBackend implements Backend<Float32Array> {
   }
   getThreads(): number {
     return this.m.getThreads();
+  }
+
+  /**
+   * MinHash-LSH band keys (not a tensor op; used by curate/minhash.ts, whose TypeScript loop is the
+   * reference): documents' 32-bit shingle hashes shingles[offsets[d]..offsets[d+1]) → keys
+   * [nDocs, bands, 2] and ok[d] (0 for a document without shingles).
+   */
+  minhashBands(keys: Uint32Array, ok: Uint8Array, shingles: Int32Array, offsets: Int32Array, xor: Int32Array, mul: Int32Array, nDocs: number, bands: number, rows: number): void {
+    const op = "minhashBands";
+    ints(op, { nDocs, bands, rows }, INT32_MAX);
+    if (bands * rows > 4096 || bands * rows < 1) throw new ShapeError(`${op}: bands*rows must be in [1, 4096], got ${bands * rows}`);
+    need(op, "keys", keys, nDocs * bands * 2);
+    need(op, "ok", ok, nDocs);
+    need(op, "offsets", offsets, nDocs + 1);
+    need(op, "xor", xor, bands * rows);
+    need(op, "mul", mul, bands * rows);
+    for (let d = 0; d < nDocs; d++) {
+      if (offsets[d] < 0 || offsets[d + 1] < offsets[d]) throw new ShapeError(`${op}: offsets must be non-decreasing from 0, got offsets[${d}..${d + 1}] = ${offsets[d]}, ${offsets[d + 1]}`);
+    }
+    need(op, "shingles", shingles, nDocs > 0 ? offsets[nDocs] : 0);
+    this.m.minhashBands(keys, ok, shingles, offsets, xor, mul, nDocs, bands, rows);
   }
 
   // ---- dense linear algebra ----

@@ -9,6 +9,6 @@ const per = 2 * hasher.p.bands;
 parentPort!.on("message", (msg: { id: number; texts: string[] }) => {
   const keys = new Uint32Array(msg.texts.length * per);
   const ok = new Uint8Array(msg.texts.length);
-  for (let i = 0; i < msg.texts.length; i++) ok[i] = hasher.bandKeys(msg.texts[i], keys, i * per) ? 1 : 0;
+  hasher.bandKeysBatch(msg.texts, keys, ok);
   parentPort!.postMessage({ id: msg.id, keys, ok }, [keys.buffer, ok.buffer]);
 });

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { parsePipeline } from "../../src/curate/config.js";
-import { MinHasher, minhashSignatureNaive } from "../../src/curate/minhash.js";
+import { MinHasher, minhashSignatureNaive, nativeMinhashKernel } from "../../src/curate/minhash.js";
 import { runCurate } from "../../src/curate/pipeline.js";
 import { lshProbability } from "../../src/curate/steps/minhash.js";
 import { normalizedWords } from "../../src/curate/text.js";
@@ -43,6 +43,33 @@ test("MinHash signature equals the naive twin (shingle set, per-row minimum)", (
   const a = Array.from(h.sig);
   h.signature("hello world this IS it");
   assert.deepEqual(Array.from(h.sig), a);
+});
+
+test("band keys: the native kernel, the TypeScript batch loop and per-document hashing agree bit for bit", (t) => {
+  const r = rng(9);
+  const vocab = vocabulary(500, 4);
+  const texts = Array.from({ length: 40 }, (_, k) => (k % 7 === 3 ? "" : k % 7 === 5 ? "!!! ..." : randomWords(vocab, 1 + Math.floor(r() * 300), r).join(" ")));
+  for (const p of [{ ngram: 5, bands: 14, rows: 8, seed: 1 }, { ngram: 3, bands: 1, rows: 10, seed: 7 }]) {
+    const h = new MinHasher(p);
+    const per = 2 * p.bands;
+    const one = new Uint32Array(texts.length * per);
+    const okOne = texts.map((tx, d) => (h.bandKeys(tx, one, d * per) ? 1 : 0));
+    const js = new Uint32Array(texts.length * per);
+    const okJs = new Uint8Array(texts.length);
+    h.bandKeysBatch(texts, js, okJs, undefined);
+    assert.deepEqual(Array.from(okJs), okOne);
+    assert.deepEqual(Array.from(js), Array.from(one));
+    const kernel = nativeMinhashKernel();
+    if (!kernel) {
+      t.diagnostic("native addon not loaded: native MinHash kernel not compared");
+      continue;
+    }
+    const nat = new Uint32Array(texts.length * per);
+    const okNat = new Uint8Array(texts.length);
+    h.bandKeysBatch(texts, nat, okNat, kernel);
+    assert.deepEqual(Array.from(okNat), okOne);
+    assert.deepEqual(Array.from(nat), Array.from(one));
+  }
 });
 
 test("planted pairs are caught at the rate of the LSH curve 1 − (1 − s^r)^b; exact copies always; nothing below 0.3", async () => {

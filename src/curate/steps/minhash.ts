@@ -110,7 +110,7 @@ export function minhashStep(name: string, cfg: MinHashConfig): GlobalStep {
       }
       const keys = new Uint32Array(docs.length * per);
       const ok = new Uint8Array(docs.length);
-      for (let i = 0; i < docs.length; i++) ok[i] = hasher!.bandKeys(docs[i].text, keys, i * per) ? 1 : 0;
+      hasher!.bandKeysBatch(docs.map((d) => d.text), keys, ok);
       addKeys(docs, keys, ok);
     },
     async resolve(dir, nDocs) {
