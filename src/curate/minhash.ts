@@ -114,10 +114,11 @@ export class MinHasher {
 
   /**
    * Band keys of a batch of texts into keys[d * bands * 2 ..] and ok[d]. Shingling runs here; the
-   * signatures run in the native kernel when the addon is loaded (`kernel`), else in the loop above
-   * (bit-identical results).
+   * signatures run in the native kernel when the addon is loaded, else in the loop above
+   * (bit-identical results). `kernel`: undefined picks the native one when loaded, null forces the loop.
    */
-  bandKeysBatch(texts: readonly string[], keys: Uint32Array, ok: Uint8Array, kernel: MinhashKernel | undefined = nativeMinhashKernel()): void {
+  bandKeysBatch(texts: readonly string[], keys: Uint32Array, ok: Uint8Array, kernelArg?: MinhashKernel | null): void {
+    const kernel = kernelArg === undefined ? nativeMinhashKernel() : kernelArg ?? undefined;
     const n = texts.length;
     const per = 2 * this.p.bands;
     if (this.offsets.length < n + 1) this.offsets = new Int32Array(n + 1);

@@ -56,7 +56,7 @@ test("band keys: the native kernel, the TypeScript batch loop and per-document h
     const okOne = texts.map((tx, d) => (h.bandKeys(tx, one, d * per) ? 1 : 0));
     const js = new Uint32Array(texts.length * per);
     const okJs = new Uint8Array(texts.length);
-    h.bandKeysBatch(texts, js, okJs, undefined);
+    h.bandKeysBatch(texts, js, okJs, null);
     assert.deepEqual(Array.from(okJs), okOne);
     assert.deepEqual(Array.from(js), Array.from(one));
     const kernel = nativeMinhashKernel();

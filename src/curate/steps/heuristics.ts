@@ -3,6 +3,7 @@
 // the C4 line rules (Raffel et al. 2020; line filtering rewrites the text) and FineWeb's extra
 // rules (Penedo et al. 2024). Each rule names itself in the removal reason with the measured value.
 import type { CurateDoc } from "../records.js";
+import { forEachNgramKey } from "../text.js";
 import type { LocalStep, Removal } from "./step.js";
 
 const TERMINAL = [".", "!", "?", '"', "'", "”", "’", "…", "。", "！", "？"];
@@ -106,31 +107,116 @@ export function findDuplicates(items: string[]): [count: number, chars: number] 
   return [count, chars];
 }
 
-function topNgramChars(ws: string[], n: number): number {
-  const counts = new Map<string, number>();
-  for (let i = 0; i + n <= ws.length; i++) {
-    const g = ws.slice(i, i + n).join(" ");
-    counts.set(g, (counts.get(g) ?? 0) + 1);
-  }
-  let best = 0;
-  let bestKey = "";
-  for (const [g, c] of counts) if (c > best) [best, bestKey] = [c, g];
-  return best > 1 ? bestKey.length * best : 0;
+/** JavaScript's \s: the separators of whitespace-split words. */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
-function dupNgramChars(ws: string[], n: number): number {
-  const seen = new Set<string>();
+/** Whitespace-split words as 32-bit hashes (case and punctuation kept) and prefix sums of their lengths. */
+function wordTokens(text: string): { hashes: Uint32Array; n: number; prefix: Float64Array } {
+  const hashes: number[] = [];
+  const lens: number[] = [];
+  let h = 0x811c9dc5;
+  let len = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 32;
+    if (isSpace(c)) {
+      if (len > 0) {
+        hashes.push(h >>> 0);
+        lens.push(len);
+      }
+      h = 0x811c9dc5;
+      len = 0;
+    } else {
+      h = Math.imul(h ^ c, 0x01000193);
+      len++;
+    }
+  }
+  const prefix = new Float64Array(lens.length + 1);
+  for (let i = 0; i < lens.length; i++) prefix[i + 1] = prefix[i] + lens[i];
+  return { hashes: Uint32Array.from(hashes), n: hashes.length, prefix };
+}
+
+/** Characters of the n-gram starting at word i (words joined by one space). */
+const gramChars = (prefix: Float64Array, i: number, n: number) => prefix[i + n] - prefix[i] + n - 1;
+
+/** Open-addressing counts keyed by 53-bit n-gram keys (faster than a Map for these short-lived sets). */
+class KeyCounts {
+  private keys = new Float64Array(1024).fill(-1);
+  private counts = new Int32Array(1024);
+  /** Where each key was first seen (the n-gram's start). */
+  first = new Int32Array(1024);
+  private mask = 1023;
+  /** Empty the table, sized for up to n distinct keys. */
+  reset(n: number): void {
+    let cap = 1024;
+    while (cap < 2 * n) cap *= 2;
+    if (cap !== this.keys.length) {
+      this.keys = new Float64Array(cap);
+      this.counts = new Int32Array(cap);
+      this.first = new Int32Array(cap);
+      this.mask = cap - 1;
+    }
+    this.keys.fill(-1);
+  }
+  /** Slot of a key (claimed with count 0, first seen at `at`, if new). */
+  slot(key: number, at = 0): number {
+    let i = (key >>> 0) & this.mask;
+    for (;;) {
+      const k = this.keys[i];
+      if (k === key) return i;
+      if (k === -1) {
+        this.keys[i] = key;
+        this.counts[i] = 0;
+        this.first[i] = at;
+        return i;
+      }
+      i = (i + 1) & this.mask;
+    }
+  }
+  /** Add one to the count at a slot; returns the new count. */
+  incSlot(slot: number): number {
+    return ++this.counts[slot];
+  }
+}
+
+const table = new KeyCounts();
+
+/** Characters of the most frequent n-gram (the first to reach the top count) times its count; 0 when none repeats. */
+function topNgramChars(t: ReturnType<typeof wordTokens>, n: number): number {
+  if (t.n < n) return 0;
+  table.reset(t.n);
+  // Ties go to the n-gram seen first (Counter.most_common's order, as datatrove).
+  let best = 1;
+  let bestStart = -1;
+  forEachNgramKey(t.hashes, t.n, n, (key, start) => {
+    const s = table.slot(key, start);
+    const c = table.incSlot(s);
+    const f = table.first[s];
+    if (c > best || (c === best && bestStart >= 0 && f < bestStart)) {
+      best = c;
+      bestStart = f;
+    }
+  });
+  if (bestStart < 0) return 0;
+  return gramChars(t.prefix, bestStart, n) * best;
+}
+
+/** Characters in n-grams that repeat an earlier one, each repeated span counted once without overlap. */
+function dupNgramChars(t: ReturnType<typeof wordTokens>, n: number): number {
+  if (t.n < n) return 0;
+  const keys = new Float64Array(t.n - n + 1);
+  forEachNgramKey(t.hashes, t.n, n, (key, start) => {
+    keys[start] = key;
+  });
+  table.reset(t.n);
   let chars = 0;
   let i = 0;
-  while (i + n <= ws.length) {
-    const g = ws.slice(i, i + n).join(" ");
-    if (seen.has(g)) {
-      chars += g.length;
-      i += n; // count each repeated span once, without overlaps
-    } else {
-      seen.add(g);
-      i++;
-    }
+  while (i + n <= t.n) {
+    if (table.incSlot(table.slot(keys[i])) > 1) {
+      chars += gramChars(t.prefix, i, n);
+      i += n;
+    } else i++;
   }
   return chars;
 }
@@ -145,7 +231,7 @@ export function gopherRepetition(text: string, c: GopherRepetitionConfig): Remov
   const [ld, lc] = findDuplicates(lines);
   if (ld / lines.length > c.dup_line_frac) return fail("dup_line_frac: duplicated lines", ld / lines.length, ">", c.dup_line_frac);
   if (lc / len > c.dup_line_char_frac) return fail("dup_line_char_frac: characters in duplicated lines", lc / len, ">", c.dup_line_char_frac);
-  const ws = words(text);
+  const ws = wordTokens(text);
   for (const [n, thr] of c.top_n_grams) {
     const f = topNgramChars(ws, n) / len;
     if (f > thr) return fail(`top_${n}_gram: characters in the top ${n}-gram`, f, ">", thr);
