@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parquetWriteFile } from "hyparquet-writer";
 import { rng, runSmol, smolArgv } from "../helpers.js";
+import { byteTokenizerDir } from "../eval/fixture.js";
 import { randomWords, readRecords, tmpDir, vocabulary, writeJsonl } from "./helpers.js";
 
 function tree(dir: string, base = dir, out = new Map<string, Buffer>()): Map<string, Buffer> {
@@ -129,4 +130,29 @@ test("Parquet input: every column kept; ids from file:row when there is no id co
   assert.equal(a.code, 0, a.stderr);
   assert.deepEqual(readRecords(path.join(dir, "o", "kept")), [{ text: "alpha beta gamma delta", score: 1.5 }, { text: "something else entirely here", score: 3.5 }]);
   assert.deepEqual(readRecords(path.join(dir, "o", "removed", "exact_dedup")).map((r) => r.id), ["docs.parquet:2"]);
+});
+
+test("a curated folder feeds smol tokenize; stats.tokenizer gives exact token counts; report.html shows the funnel", async () => {
+  const dir = tmpDir("tok");
+  const tokDir = byteTokenizerDir(path.join(dir, "tok"));
+  writeJsonl(path.join(dir, "d.jsonl"), [
+    { id: "a", text: "The first kept document, long enough to tokenize." },
+    { id: "b", text: "the FIRST kept document long enough to tokenize" },
+    { id: "c", text: "A second kept document." },
+  ]);
+  fs.writeFileSync(path.join(dir, "p.yaml"), `input: { paths: ["d.jsonl"] }\nsteps: [ { exact_dedup: {} } ]\nstats: { tokenizer: tok }\n`);
+  const a = await runSmol(["curate", path.join(dir, "p.yaml"), "--out", path.join(dir, "cur"), "--json"]);
+  assert.equal(a.code, 0, a.stderr);
+  const stats = JSON.parse(a.stdout);
+  // The byte-level tokenizer has one token per UTF-8 byte.
+  assert.equal(stats.input.tokens, Buffer.byteLength("The first kept document, long enough to tokenize.") + Buffer.byteLength("the FIRST kept document long enough to tokenize") + Buffer.byteLength("A second kept document."));
+  assert.equal(stats.output.tokens, Buffer.byteLength("The first kept document, long enough to tokenize.") + Buffer.byteLength("A second kept document."));
+  const html = fs.readFileSync(path.join(dir, "cur", "report.html"), "utf8");
+  assert.match(html, /<h2>Funnel<\/h2>/);
+  assert.match(html, /exact duplicate of a/);
+  const t = await runSmol(["tokenize", "--tokenizer", tokDir, "--source", `web=${path.join(dir, "cur", "kept")}`, "--out", path.join(dir, "shards"), "--val-fraction", "0", "--json"]);
+  assert.equal(t.code, 0, t.stderr);
+  const idx = JSON.parse(fs.readFileSync(path.join(dir, "shards", "index.json"), "utf8"));
+  assert.equal(JSON.stringify(idx).includes('"web"'), true);
+  assert.match(t.stdout, /"docs":\s*2|"documents":\s*2/);
 });
