@@ -82,17 +82,17 @@ def signature(x, fam):
 
 
 def band_keys(sig, fam):
-    keys = []
+    """Fold each band's rows into two 32-bit keys, all bands at once (vectorised over bands)."""
+    b = np.arange(fam.bands, dtype=np.uint32)
+    rows = sig.view(np.uint32).reshape(fam.bands, fam.rows)
     with np.errstate(over="ignore"):
-        for b in range(fam.bands):
-            h1 = np.uint32(0x9747B28C ^ b)
-            h2 = np.uint32((0x5BD1E995 ^ ((b * 0x27D4EB2D) & M32)) & M32)
-            for r in range(fam.rows):
-                v = sig[b * fam.rows + r].view(np.uint32)
-                h1 = fmix32(np.uint32((int(h1 ^ v) + 0x7F4A7C15) & M32))
-                h2 = fmix32(np.uint32((int(h2 ^ v) * 0x165667B1 + 0x3C6EF372) & M32))
-            keys.append((int(h1), int(h2)))
-    return keys
+        h1 = np.uint32(0x9747B28C) ^ b
+        h2 = np.uint32(0x5BD1E995) ^ (b * np.uint32(0x27D4EB2D))
+        for r in range(fam.rows):
+            v = rows[:, r]
+            h1 = fmix32((h1 ^ v) + np.uint32(0x7F4A7C15))
+            h2 = fmix32((h2 ^ v) * np.uint32(0x165667B1) + np.uint32(0x3C6EF372))
+    return [(int(x), int(y)) for x, y in zip(h1, h2)]
 
 
 def read_docs(path):

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError } from "../errors.js";
-import { expandPaths, newReadStats, type ReadStats } from "../data/sources.js";
+import { expandPaths, newReadStats } from "../data/sources.js";
 import { loadTokenizer } from "../data/tokenizer.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
 import type { Pipeline } from "./config.js";
@@ -225,4 +225,3 @@ export async function runCurate(p: Pipeline, opts: CurateOptions): Promise<Curat
   }
 }
 
-export type { ReadStats };

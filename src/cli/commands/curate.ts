@@ -12,6 +12,7 @@ import { ANNOTATE_HELP, runAnnotate, runTrain, TRAIN_HELP } from "./curate-class
 import { human, Progress, table } from "../output.js";
 
 const NAME = "curate";
+const mb = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
 
 const stepList = Object.entries(STEP_TYPES)
   .map(([k, t]) => `  ${k.padEnd(18)} ${t.summary}`)
@@ -77,7 +78,7 @@ async function runPipeline(argv: string[]): Promise<number> {
   const res = await runCurate(pipeline, {
     out,
     workers,
-    onProgress: (p) => progress.update(`pass ${p.pass}/${p.passes} (${p.what}): ${human(p.docs)} documents, ${human(p.bytes)}B read, ${((Date.now() - t0) / 1000).toFixed(0)}s`),
+    onProgress: (p) => progress.update(`pass ${p.pass}/${p.passes} (${p.what}): ${human(p.docs)} documents, ${mb(p.bytes)} read, ${((Date.now() - t0) / 1000).toFixed(0)}s`),
   });
   progress.done();
   if (values.json) {
