@@ -43,7 +43,7 @@ export function renderReport(stats: CurateStats, examples: RemovedExample[][], h
   const hist = histograms.length ? histograms.map(({ step, h }) => `<figure>${histogramSvg(h)}<figcaption>${esc(step)}</figcaption></figure>`).join("\n") : "<p>No step recorded scores.</p>";
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>smol curate report</title>
-<style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid #ddd;text-align:right}td:first-child,td:nth-child(2){text-align:left}.bar{display:inline-block;height:10px;background:#59a14f;max-width:200px;min-width:1px}td:last-child{text-align:left;width:260px}pre{white-space:pre-wrap;background:#f6f6f6;padding:4px;max-height:8em;overflow:auto;font-size:12px}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid #ddd;text-align:right}td:first-child,td:nth-child(2),th:first-child,th:nth-child(2){text-align:left}.bar{display:inline-block;height:10px;background:#59a14f;max-width:200px;min-width:1px}td:last-child{text-align:left;width:260px}pre{white-space:pre-wrap;background:#f6f6f6;padding:4px;max-height:8em;overflow:auto;font-size:12px}</style>
 </head><body>
 <h1>Curation report</h1>
 <p>${n(stats.input.files)} input files, ${n(inDocs)} documents (${n(stats.input.skipped)} bad records skipped) → ${n(stats.output.documents)} kept (${pct(stats.output.documents, inDocs)}). Token counts: ${stats.tokenizer ? esc(stats.tokenizer) : "no tokenizer configured (stats.tokenizer)"}.</p>
