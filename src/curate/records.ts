@@ -81,7 +81,12 @@ export async function* readCurateBatches(spec: InputSpec, stats: ReadStats): Asy
       const total = Number(meta.num_rows);
       for (let start = 0; start < total; start += ROWS_PER_READ) {
         const end = Math.min(total, start + ROWS_PER_READ);
-        const rows = await parquetReadObjects({ file: buf, metadata: meta, rowStart: start, rowEnd: end, compressors });
+        let rows: Array<Record<string, unknown>>;
+        try {
+          rows = await parquetReadObjects({ file: buf, metadata: meta, rowStart: start, rowEnd: end, compressors });
+        } catch (e) {
+          throw new DataError(`${file}: cannot decode rows ${start + 1}–${end} (${(e as Error).message})`, "check that the file is complete", { cause: e });
+        }
         const docs: CurateDoc[] = [];
         for (let i = 0; i < rows.length; i++) {
           const d = make(jsonSafe(rows[i]) as Record<string, unknown>, start + i + 1, "row");
@@ -93,14 +98,19 @@ export async function* readCurateBatches(spec: InputSpec, stats: ReadStats): Asy
       continue;
     }
     if (formatOf(file) !== "jsonl") throw new DataError(`${file}: not JSONL or Parquet`, "curation reads .jsonl/.ndjson (optionally .gz/.zst) and .parquet files");
+    let binary = false;
     for await (const batch of lineBatches(fileChunks(file, stats))) {
       const docs: CurateDoc[] = [];
       for (const { bytes, no } of batch) {
         stats.textBytes += bytes.length + 1;
         const p = lineProblem(bytes);
         if (p !== undefined) {
+          // A binary file is dropped from its first NUL byte on (under on_bad: skip).
           bad.report(file, no, p === "binary" ? BINARY_MSG : UTF8_MSG);
-          if (p === "binary") break;
+          if (p === "binary") {
+            binary = true;
+            break;
+          }
           continue;
         }
         const s = bytes.toString("utf8");
@@ -121,6 +131,7 @@ export async function* readCurateBatches(spec: InputSpec, stats: ReadStats): Asy
       }
       stats.docs += docs.length;
       if (docs.length) yield docs;
+      if (binary) break;
     }
   }
 }

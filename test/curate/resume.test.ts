@@ -104,6 +104,13 @@ test("bad input: one clear line naming file and line, or counted and skipped; ba
   assert.equal(stats.input.skipped, 2);
   assert.match(stats.input.problems[1], /a\.jsonl:3: missing field "text"/);
   assert.equal(readRecords(path.join(dir, "o2", "kept")).length, 2);
+  // A binary file under skip: dropped from its NUL byte on, counted once.
+  fs.writeFileSync(path.join(dir, "bin.jsonl"), Buffer.concat([Buffer.from('{"text": "before the binary part"}\n{"text": "x\u0000y"}\n'), Buffer.from([0, 1, 2, 10]), Buffer.from('{"text": "after"}\n')]));
+  fs.writeFileSync(path.join(dir, "b.yaml"), 'input: { paths: ["bin.jsonl"], on_bad: skip }\nsteps: [ { exact_dedup: {} } ]\noutput: { format: jsonl }\n');
+  const bb = await runSmol(["curate", path.join(dir, "b.yaml"), "--out", path.join(dir, "o3"), "--json"]);
+  assert.equal(bb.code, 0, bb.stderr);
+  assert.deepEqual(readRecords(path.join(dir, "o3", "kept")).map((r) => r.text), ["before the binary part"]);
+  assert.equal(JSON.parse(bb.stdout).input.skipped, 1);
   fs.writeFileSync(path.join(dir, "x.yaml"), 'input: { paths: ["a.jsonl"] }\nsteps:\n  - minhash: { bands: 0, rowz: 3 }\n  - dedupe: {}\noutput: { format: zip }\n');
   const c = await runSmol(["curate", path.join(dir, "x.yaml")]);
   assert.equal(c.code, 1);

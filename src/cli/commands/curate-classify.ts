@@ -105,6 +105,7 @@ export async function runAnnotate(argv: string[]): Promise<number> {
     if (sample !== undefined && pool.length > 2 * sample) trim();
   }
   trim();
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   const progress = new Progress();
   const res = await annotate(pool, {
     endpoint, model, prompt,
@@ -116,11 +117,10 @@ export async function runAnnotate(argv: string[]): Promise<number> {
     temperature: numberOpt(C, "temperature", values.temperature, { min: 0 }) ?? 0,
     maxChars: numberOpt(C, "max-chars", values["max-chars"], { int: true, min: 1 }) ?? 6000,
     apiKey: process.env.OPENAI_API_KEY,
-    onProgress: (p) => progress.update(`annotated ${p.done}/${p.total} (${p.cached} from the cache)`),
+    onProgress: (p) => progress.update(`annotated ${p.done}/${p.total} (${p.cached} from the cache, ${p.unparseable} unparseable)`),
   });
   progress.done();
   const lines = res.annotations.filter((a) => a.score !== null).map((a) => JSON.stringify({ id: a.id, text: a.text, score: a.score }) + "\n");
-  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   writeFileAtomic(out, lines.join(""));
   console.log(`${res.annotations.length} documents: ${res.requested} asked, ${res.cached} from the cache, ${res.unparseable} unparseable answers, ${res.retries} retries → ${out}`);
   return 0;

@@ -119,16 +119,25 @@ export async function annotate(docs: Array<{ id: string; text: string }>, o: Ann
       out[i] = { id: d.id, text: d.text, score: hit.score, answer: hit.answer };
     } else todo.push(i);
   });
+  for (const a of out) if (a && a.score === null) unparseable++;
   const fd = fs.openSync(o.cacheFile, "a");
+  let failed = false;
   try {
     let next = 0;
     const worker = async () => {
-      while (next < todo.length) {
+      while (next < todo.length && !failed) {
         const i = todo[next++];
         const d = docs[i];
         requested++;
-        const answer = await ask(o, fillPrompt(o.prompt, d.text.slice(0, o.maxChars)), stats);
+        let answer: string;
+        try {
+          answer = await ask(o, fillPrompt(o.prompt, d.text.slice(0, o.maxChars)), stats);
+        } catch (e) {
+          failed = true; // the other workers stop after their current request
+          throw e;
+        }
         const score = parseScore(answer) ?? null;
+        if (score === null) unparseable++;
         fs.writeSync(fd, JSON.stringify({ key: keyOf(d.text), id: d.id, score, answer }) + "\n");
         out[i] = { id: d.id, text: d.text, score, answer };
         done++;
@@ -140,6 +149,5 @@ export async function annotate(docs: Array<{ id: string; text: string }>, o: Ann
     fs.closeSync(fd);
   }
   const annotations = out as Annotation[];
-  unparseable = annotations.filter((a) => a.score === null).length;
   return { annotations, requested, cached, unparseable, retries: stats.retries };
 }
