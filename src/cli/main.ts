@@ -24,6 +24,7 @@ const COMMANDS: Array<[name: string, load: () => Promise<{ command: Command }>]>
   ["tokenizer", () => import("./commands/tokenizer.js")],
   ["tokenize", () => import("./commands/tokenize.js")],
   ["curate", () => import("./commands/curate.js")],
+  ["serve", () => import("./commands/serve.js")],
 ];
 
 const VERSION = "0.1.0";

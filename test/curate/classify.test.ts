@@ -14,9 +14,9 @@ import { FINEWEB_EDU_PROMPT, parseScore } from "../../src/curate/classify/prompt
 import { isHeldOut, trainClassifier } from "../../src/curate/classify/train.js";
 import { parsePipeline } from "../../src/curate/config.js";
 import { runCurate } from "../../src/curate/pipeline.js";
-import { rng, runSmol } from "../helpers.js";
+import { rng, runSmol, smolArgv } from "../helpers.js";
 import { savedTinyModel } from "../eval/fixture.js";
-import { startOpenAiServer } from "./openai-server.js";
+import { faultyProxy, startTinyServer } from "./openai-server.js";
 import { randomWords, readRecords, tmpDir, vocabulary, writeJsonl } from "./helpers.js";
 
 test("answer parser: the last 'score: N' line, 0-5 only", () => {
@@ -28,17 +28,25 @@ test("answer parser: the last 'score: N' line, 0-5 only", () => {
   assert.equal(parseScore("Educational score: 3.5"), undefined);
 });
 
-test("annotate against a real OpenAI-compatible server: retries, cache, resume without asking again", async () => {
+test("annotate against a real smol serve endpoint (tiny model): retries, cache, resume without asking again", async () => {
   const dir = tmpDir("annot");
-  const server = await startOpenAiServer(savedTinyModel(defaultBackend().backend, 3), { failFirst: 2 });
+  const server = await startTinyServer(savedTinyModel(defaultBackend().backend, 3));
+  const proxy = await faultyProxy(server.url, 2);
   try {
+    // The real server answers in OpenAI's format.
+    const models = (await (await fetch(`${server.url}/models`)).json()) as { data: Array<{ id: string }> };
+    assert.equal(models.data[0].id, "tiny");
+    const bad = await fetch(`${server.url}/chat/completions`, { method: "POST", body: JSON.stringify({ messages: [] }) });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /messages must be a non-empty list/);
     const docs = Array.from({ length: 6 }, (_, i) => ({ id: `d${i}`, text: `Document ${i}: plants make food from light.` }));
-    const o = { endpoint: server.url, model: "tiny", prompt: FINEWEB_EDU_PROMPT, cacheFile: path.join(dir, "cache.jsonl"), concurrency: 2, retries: 3, backoffMs: 5, maxTokens: 8, temperature: 0, maxChars: 200 };
+    const o = { endpoint: proxy.url, model: "tiny", prompt: FINEWEB_EDU_PROMPT, cacheFile: path.join(dir, "cache.jsonl"), concurrency: 2, retries: 3, backoffMs: 5, maxTokens: 8, temperature: 0, maxChars: 200 };
     // The first run is "interrupted": only the first 4 documents.
     const a = await annotate(docs.slice(0, 4), o);
     assert.equal(a.requested, 4);
     assert.equal(a.retries, 2, "the two 503 answers were retried");
-    assert.equal(server.requests, 6);
+    assert.equal(proxy.requests, 6);
+    assert.equal(server.requests, 4);
     assert.equal(a.annotations.length, 4);
     assert.equal(a.unparseable, a.annotations.filter((x) => x.score === null).length);
     for (const x of a.annotations) assert.ok(typeof x.answer === "string");
@@ -46,7 +54,7 @@ test("annotate against a real OpenAI-compatible server: retries, cache, resume w
     const b = await annotate(docs, o);
     assert.equal(b.cached, 4);
     assert.equal(b.requested, 2);
-    assert.equal(server.requests, 8);
+    assert.equal(server.requests, 6);
     assert.deepEqual(b.annotations.slice(0, 4).map((x) => x.answer), a.annotations.map((x) => x.answer));
     assert.equal(fs.readFileSync(o.cacheFile, "utf8").trim().split("\n").length, 6);
     // Through the CLI, everything comes from the cache.
@@ -55,8 +63,9 @@ test("annotate against a real OpenAI-compatible server: retries, cache, resume w
     const c = await runSmol(["curate", "annotate", "--input", path.join(dir, "docs.jsonl"), "--endpoint", server.url, "--model", "tiny", "--max-chars", "200", "--max-tokens", "8", "--out", path.join(dir, "ann.jsonl")]);
     assert.equal(c.code, 0, c.stderr);
     assert.match(c.stdout, /6 documents: 0 asked, 6 from the cache/);
-    assert.equal(server.requests, 8);
+    assert.equal(server.requests, 6);
   } finally {
+    await proxy.close();
     await server.close();
   }
   // A server that is not there: a clear error after the retries.
@@ -64,6 +73,43 @@ test("annotate against a real OpenAI-compatible server: retries, cache, resume w
     annotate([{ id: "x", text: "t" }], { endpoint: "http://127.0.0.1:9/v1", model: "m", prompt: "{text}", cacheFile: path.join(dir, "c2.jsonl"), concurrency: 1, retries: 1, backoffMs: 1, maxTokens: 4, temperature: 0, maxChars: 10 }),
     /no answer after 2 tries/,
   );
+});
+
+test("smol serve as a process, smol curate annotate against it, killed and resumed", async () => {
+  const dir = tmpDir("serve");
+  const modelDir = savedTinyModel(defaultBackend().backend, 4);
+  const { spawn } = await import("node:child_process");
+  const [cmd, ...pre] = smolArgv();
+  const p = spawn(cmd, [...pre, "serve", "--model", modelDir, "--port", "0", "--name", "judge", "--max-tokens-cap", "8"], { stdio: ["ignore", "pipe", "pipe"] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      p.stdout.on("data", (d) => {
+        out += d;
+        const m = out.match(/on (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+        if (m) resolve(m[1]);
+      });
+      p.on("exit", (code) => reject(new Error(`smol serve exited ${code}`)));
+    });
+    const docs = Array.from({ length: 5 }, (_, i) => ({ id: `s${i}`, text: `Sample ${i} about fractions and decimals.` }));
+    writeJsonl(path.join(dir, "docs.jsonl"), docs);
+    const args = ["curate", "annotate", "--input", path.join(dir, "docs.jsonl"), "--endpoint", url, "--model", "judge", "--max-tokens", "8", "--concurrency", "2", "--out", path.join(dir, "ann.jsonl")];
+    const a = await runSmol(args);
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stdout, /5 documents: 5 asked, 0 from the cache, (\d) unparseable/);
+    const cache = fs.readFileSync(path.join(dir, "ann.jsonl.cache"), "utf8").trim().split("\n");
+    assert.equal(cache.length, 5);
+    // Lose two answers (as if killed before they arrived): the rerun asks only for those.
+    fs.writeFileSync(path.join(dir, "ann.jsonl.cache"), cache.slice(0, 3).join("\n") + "\n");
+    const b = await runSmol(args);
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stdout, /5 documents: 2 asked, 3 from the cache/);
+  } finally {
+    p.kill("SIGTERM");
+  }
+  const busy = await runSmol(["serve", "--model", "/nonexistent/model"]);
+  assert.equal(busy.code, 1);
+  assert.doesNotMatch(busy.stderr, /\n\s+at /);
 });
 
 /** Imported annotations: the score follows how many "educational" words a document has. */
