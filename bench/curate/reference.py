@@ -134,7 +134,7 @@ def task_dedup(docs, fam, fnv):
     return {"removed": removed}
 
 
-# ---- heuristic filters (same rules and defaults as src/curate/steps/heuristics.py) ----
+# ---- heuristic filters (same rules and defaults as src/curate/steps/heuristics.ts) ----
 
 TERMINAL = (".", "!", "?", '"', "'", "\u201d", "\u2019", "\u2026", "\u3002", "\uff01", "\uff1f")
 STOP = {"the", "be", "to", "of", "and", "that", "have", "with"}

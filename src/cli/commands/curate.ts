@@ -2,6 +2,7 @@
 // classifier scores) from a YAML file into kept/removed shards, stats.json and report.html; and
 // the classifier's own steps, `smol curate annotate` and `smol curate train`. The work is in
 // curate/; this file parses options and prints progress and the funnel.
+import { availableParallelism } from "node:os";
 import * as path from "node:path";
 import { UsageError } from "../../errors.js";
 import { loadPipeline } from "../../curate/config.js";
@@ -12,6 +13,8 @@ import { ANNOTATE_HELP, runAnnotate, runTrain, TRAIN_HELP } from "./curate-class
 import { human, Progress, table } from "../output.js";
 
 const NAME = "curate";
+// Hashing dominates the MinHash pass and the main thread mostly parses, so one thread per core.
+const DEFAULT_WORKERS = Math.max(1, Math.min(8, availableParallelism()));
 const mb = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
 
 const stepList = Object.entries(STEP_TYPES)
@@ -52,7 +55,8 @@ ${stepList}
 
 Options:
   --out DIR       output folder (default: curated/<pipeline name>)
-  --workers N     threads computing MinHash signatures (default 1: in the main thread)
+  --workers N     threads computing MinHash signatures (default ${DEFAULT_WORKERS} here: one per core, at most 8;
+                  1 hashes in the main thread); the output does not depend on it
   --json          print stats.json instead of the funnel table
 
 Example:
@@ -72,7 +76,7 @@ async function runPipeline(argv: string[]): Promise<number> {
   const file = positionals[0];
   const pipeline = loadPipeline(file);
   const out = typeof values.out === "string" ? values.out : path.join("curated", path.basename(file).replace(/\.(ya?ml|json)$/, ""));
-  const workers = numberOpt(NAME, "workers", values.workers, { int: true, min: 1, max: 256 }) ?? 1;
+  const workers = numberOpt(NAME, "workers", values.workers, { int: true, min: 1, max: 256 }) ?? DEFAULT_WORKERS;
   const progress = new Progress();
   const t0 = Date.now();
   const res = await runCurate(pipeline, {
