@@ -39,7 +39,7 @@ const INPUT: Field = {
 const OUTPUT: Field = {
   kind: "object",
   fields: {
-    format: { kind: "string", enum: ["jsonl.zst", "jsonl.gz", "jsonl"], default: "jsonl.zst" },
+    format: { kind: "string", enum: ["jsonl.zst", "jsonl.gz", "jsonl", "parquet"], default: "jsonl.zst" },
     shard_mb: { kind: "number", gt: 0, default: 64, doc: "uncompressed MB per output shard" },
   },
 };

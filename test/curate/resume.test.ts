@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
 import { parquetWriteFile } from "hyparquet-writer";
 import { rng, runSmol, smolArgv } from "../helpers.js";
 import { byteTokenizerDir } from "../eval/fixture.js";
@@ -117,7 +119,7 @@ test("bad input: one clear line naming file and line, or counted and skipped; ba
   assert.match(c.stderr, /steps\[0\]\.minhash\.bands: must be >= 1/);
   assert.match(c.stderr, /steps\[0\]\.minhash\.rowz: unknown key \(did you mean rows\?\)/);
   assert.match(c.stderr, /steps\[1\]: unknown step "dedupe"/);
-  assert.match(c.stderr, /output\.format: must be one of jsonl\.zst, jsonl\.gz, jsonl/);
+  assert.match(c.stderr, /output\.format: must be one of jsonl\.zst, jsonl\.gz, jsonl, parquet/);
   const h = await runSmol(["curate", "--help"]);
   assert.equal(h.code, 0);
   assert.match(h.stdout, /Usage: smol curate PIPELINE\.yaml/);
@@ -137,6 +139,26 @@ test("Parquet input: every column kept; ids from file:row when there is no id co
   assert.equal(a.code, 0, a.stderr);
   assert.deepEqual(readRecords(path.join(dir, "o", "kept")), [{ text: "alpha beta gamma delta", score: 1.5 }, { text: "something else entirely here", score: 3.5 }]);
   assert.deepEqual(readRecords(path.join(dir, "o", "removed", "exact_dedup")).map((r) => r.id), ["docs.parquet:2"]);
+  // Parquet output, read back with hyparquet: every field, typed columns, nested values as JSON.
+  writeJsonl(path.join(dir, "j.jsonl"), [
+    { id: 7, text: "one two three", tags: ["a", "b"], ok: true, w: 0.5 },
+    { id: 8, text: "one two three" },
+    { id: 9, text: "four five six", ok: false, w: 2 },
+  ]);
+  fs.writeFileSync(path.join(dir, "q.yaml"), 'input: { paths: ["j.jsonl"] }\nsteps: [ { exact_dedup: {} } ]\noutput: { format: parquet }\n');
+  const b = await runSmol(["curate", path.join(dir, "q.yaml"), "--out", path.join(dir, "oq")]);
+  assert.equal(b.code, 0, b.stderr);
+  const readPq = async (f: string) => {
+    const buf = await asyncBufferFromFile(f);
+    return parquetReadObjects({ file: buf, compressors });
+  };
+  assert.deepEqual(fs.readdirSync(path.join(dir, "oq", "kept")), ["part-00000.parquet"]);
+  assert.deepEqual(await readPq(path.join(dir, "oq", "kept", "part-00000.parquet")), [
+    { id: 7, text: "one two three", tags: ["a", "b"], ok: true, w: 0.5 },
+    { id: 9, text: "four five six", tags: null, ok: false, w: 2 },
+  ]);
+  const rem = await readPq(path.join(dir, "oq", "removed", "exact_dedup", "part-00000.parquet"));
+  assert.deepEqual(rem.map((r) => [r.id, r.duplicate_of]), [["8", "7"]]);
 });
 
 test("a curated folder feeds smol tokenize; stats.tokenizer gives exact token counts; report.html shows the funnel", async () => {

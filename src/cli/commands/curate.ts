@@ -37,7 +37,7 @@ The pipeline file (paths in it are relative to its folder):
     - minhash: { ngram: 5, bands: 14, rows: 8 }
     - decontaminate: { ngram: 13 }        # every evaluation set SmolLab ships (+ mmlu:DIR)
     - classifier: { model: edu-classifier, threshold: 3 }
-  output: { format: jsonl.zst, shard_mb: 64 }
+  output: { format: jsonl.zst, shard_mb: 64 }   # or jsonl.gz, jsonl, parquet
   stats:  { tokenizer: runs/tok16k }      # optional: token counts in stats.json
 
 Input: JSONL (.gz/.zst) or Parquet files, folders or globs; every field of a record is kept.
