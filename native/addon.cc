@@ -130,6 +130,7 @@ class Args {
   }
   float* f32(size_t i) { return static_cast<float*>(typed(i, napi_float32_array, "Float32Array")); }
   int32_t* i32(size_t i) { return static_cast<int32_t*>(typed(i, napi_int32_array, "Int32Array")); }
+  void* raw(size_t i, napi_typedarray_type want, const char* what) { return typed(i, want, what); }
   double num(size_t i) {
     double v = 0;
     if (!has(i, "number") || napi_get_value_double(env_, argv_[i], &v) != napi_ok) fail(i, "number");
@@ -655,6 +656,23 @@ SMOL_FN(js_adamw) {
   return a.undefined();
 }
 
+// minhashBands(keys: Uint32Array, ok: Uint8Array, shingles: Int32Array, offsets: Int32Array,
+//              xor: Int32Array, mul: Int32Array, nDocs, bands, rows)
+SMOL_FN(js_minhash_bands) {
+  Args a(env, info, "minhashBands");
+  uint32_t* keys = static_cast<uint32_t*>(a.raw(0, napi_uint32_array, "Uint32Array"));
+  uint8_t* ok = static_cast<uint8_t*>(a.raw(1, napi_uint8_array, "Uint8Array"));
+  const int32_t* shingles = a.i32(2);
+  const int32_t* offsets = a.i32(3);
+  const int32_t* xr = a.i32(4);
+  const int32_t* ml = a.i32(5);
+  const int64_t nDocs = a.i64(6);
+  const int bands = a.i32n(7), rows = a.i32n(8);
+  if (!a.ok()) return nullptr;
+  K->minhash_bands(keys, ok, shingles, offsets, xr, ml, nDocs, bands, rows);
+  return a.undefined();
+}
+
 }  // namespace
 
 NAPI_MODULE_INIT() {
@@ -705,6 +723,7 @@ NAPI_MODULE_INIT() {
       {"crossEntropyForward", js_cross_entropy_forward},
       {"crossEntropyBackward", js_cross_entropy_backward},
       {"adamw", js_adamw},
+      {"minhashBands", js_minhash_bands},
   };
   for (const auto& f : fns) {
     napi_value fn;

@@ -64,6 +64,10 @@ struct KernelTable {
 
   // How many of x[0..n) are NaN or +-Inf.
   int64_t (*count_nonfinite)(const float* x, int64_t n);
+  // MinHash-LSH band keys of documents given as 32-bit shingle hashes (native/minhash.inc; the
+  // reference is src/curate/minhash.ts). keys [nDocs, bands, 2], ok [nDocs]; bands*rows <= 4096.
+  void (*minhash_bands)(uint32_t* keys, uint8_t* ok, const int32_t* shingles, const int32_t* offsets,
+                        const int32_t* xor_, const int32_t* mul, int64_t nDocs, int bands, int rows);
 };
 
 extern const KernelTable kTableAvx512;

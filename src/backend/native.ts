@@ -6,9 +6,9 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { BackendError } from "../errors.js";
+import { BackendError, ShapeError } from "../errors.js";
 import { packageRoot } from "../util/paths.js";
-import { CheckedBackend, type Kernels } from "./checked.js";
+import { CheckedBackend, ints, need, type Kernels } from "./checked.js";
 
 type F = Float32Array;
 
@@ -18,6 +18,8 @@ type Addon = Kernels<F> & {
   bf16(): string;
   availableIsas(): string[];
   useIsa(isa: string, bf16: string): void;
+  minhashBands(keys: Uint32Array, ok: Uint8Array, shingles: Int32Array, offsets: Int32Array, xor: Int32Array,
+    mul: Int32Array, nDocs: number, bands: number, rows: number): void;
 };
 
 /** The most float32 elements one native buffer may hold (4 GiB less a cache line). */
@@ -29,6 +31,27 @@ export class NativeBackend extends CheckedBackend<Float32Array> {
 
   constructor(private readonly addon: Addon) {
     super(addon);
+  }
+
+  /**
+   * MinHash-LSH band keys (not a tensor op; used by curate/minhash.ts, whose TypeScript loop is the
+   * reference): documents' 32-bit shingle hashes shingles[offsets[d]..offsets[d+1]) → keys
+   * [nDocs, bands, 2] and ok[d] (0 for a document without shingles).
+   */
+  minhashBands(keys: Uint32Array, ok: Uint8Array, shingles: Int32Array, offsets: Int32Array, xor: Int32Array, mul: Int32Array, nDocs: number, bands: number, rows: number): void {
+    const op = "minhashBands";
+    ints(op, { nDocs, bands, rows }, 2 ** 31 - 1);
+    if (bands * rows > 4096 || bands * rows < 1) throw new ShapeError(`${op}: bands*rows must be in [1, 4096], got ${bands * rows}`);
+    need(op, "keys", keys, nDocs * bands * 2);
+    need(op, "ok", ok, nDocs);
+    need(op, "offsets", offsets, nDocs + 1);
+    need(op, "xor", xor, bands * rows);
+    need(op, "mul", mul, bands * rows);
+    for (let d = 0; d < nDocs; d++) {
+      if (offsets[d] < 0 || offsets[d + 1] < offsets[d]) throw new ShapeError(`${op}: offsets must be non-decreasing from 0, got offsets[${d}..${d + 1}] = ${offsets[d]}, ${offsets[d + 1]}`);
+    }
+    need(op, "shingles", shingles, nDocs > 0 ? offsets[nDocs] : 0);
+    this.addon.minhashBands(keys, ok, shingles, offsets, xor, mul, nDocs, bands, rows);
   }
 
   /** The instruction set of the active kernel table: "avx512", "avx2" or "generic". */

@@ -23,6 +23,8 @@ const COMMANDS: Array<[name: string, load: () => Promise<{ command: Command }>]>
   ["report", () => import("./commands/report.js")],
   ["tokenizer", () => import("./commands/tokenizer.js")],
   ["tokenize", () => import("./commands/tokenize.js")],
+  ["curate", () => import("./commands/curate.js")],
+  ["serve", () => import("./commands/serve.js")],
 ];
 
 const VERSION = "0.1.0";
