@@ -36,7 +36,12 @@ export async function loadLlamaCpp(): Promise<LlamaCppRuntime | string> {
   };
   const withSeq = async <R>(file: string, n: number, fn: (seq: import("node-llama-cpp").LlamaContextSequence) => Promise<R>): Promise<R> => {
     const m = await model(file);
-    const ctx = await m.createContext({ contextSize: Math.max(64, n + 8), batchSize: Math.max(64, n + 8), threads: 2, sequences: 1 });
+    // F32 KV cache (llama.cpp defaults to F16) so the comparison tests the weights and their
+    // layout, not the cache's rounding; no flash attention.
+    const ctx = await m.createContext({
+      contextSize: Math.max(64, n + 8), batchSize: Math.max(64, n + 8), threads: 2, sequences: 1,
+      experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32", flashAttention: false,
+    });
     try {
       return await fn(ctx.getSequence());
     } finally {
