@@ -19,7 +19,7 @@ export interface CardOptions {
 
 const fmtInt = (n: number) => n.toLocaleString("en-US");
 const fmtTokens = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}K` : String(n));
-const fmtNum = (v: unknown) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : Number(v.toPrecision(4)).toString()) : JSON.stringify(v));
+const fmtNum = (v: unknown) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : Number(v.toPrecision(4)).toString()) : typeof v === "string" ? v : JSON.stringify(v));
 
 /** The full README.md text. */
 export function modelCard(o: CardOptions): string {
