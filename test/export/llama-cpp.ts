@@ -12,7 +12,7 @@ export interface LlamaCppRuntime {
   distributions(file: string, ids: number[]): Promise<Float64Array[]>;
   tokenize(file: string, text: string): Promise<number[]>;
   /** Decode speed: tokens/s generating n tokens after the prompt. */
-  decodeSpeed(file: string, prompt: number[], n: number): Promise<number>;
+  decodeSpeed(file: string, prompt: number[], n: number, threads?: number): Promise<number>;
   dispose(): Promise<void>;
 }
 
@@ -34,12 +34,14 @@ export async function loadLlamaCpp(): Promise<LlamaCppRuntime | string> {
     }
     return m;
   };
-  const withSeq = async <R>(file: string, n: number, fn: (seq: import("node-llama-cpp").LlamaContextSequence) => Promise<R>): Promise<R> => {
+  // One thread by default: llama.cpp's threads spin at barriers, which collapses on a machine whose
+  // cores are shared with other work (tests do not measure speed).
+  const withSeq = async <R>(file: string, n: number, fn: (seq: import("node-llama-cpp").LlamaContextSequence) => Promise<R>, threads = 1): Promise<R> => {
     const m = await model(file);
     // F32 KV cache (llama.cpp defaults to F16) so the comparison tests the weights and their
     // layout, not the cache's rounding; no flash attention.
     const ctx = await m.createContext({
-      contextSize: Math.max(64, n + 8), batchSize: Math.max(64, n + 8), threads: 2, sequences: 1,
+      contextSize: Math.max(64, n + 8), batchSize: Math.max(64, n + 8), threads, sequences: 1,
       experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32", flashAttention: false,
     });
     try {
@@ -82,7 +84,7 @@ export async function loadLlamaCpp(): Promise<LlamaCppRuntime | string> {
     async tokenize(file, text) {
       return (await model(file)).tokenize(text, false).map(Number);
     },
-    async decodeSpeed(file, prompt, n) {
+    async decodeSpeed(file, prompt, n, threads = 1) {
       return withSeq(file, prompt.length + n, async (seq) => {
         let input: import("node-llama-cpp").ControlledEvaluateInputItem[] = [...prompt.slice(0, -1).map((t) => t as Token), [prompt[prompt.length - 1] as Token, { generateNext: { token: true, options: { temperature: 0 } } }]];
         let res = await seq.controlledEvaluate(input);
@@ -93,7 +95,7 @@ export async function loadLlamaCpp(): Promise<LlamaCppRuntime | string> {
           res = await seq.controlledEvaluate(input);
         }
         return n / ((performance.now() - t0) / 1000);
-      });
+      }, threads);
     },
     async dispose() {
       for (const m of models.values()) await m.dispose();
