@@ -100,7 +100,6 @@ export function buildDecoderOnnx(c: LlamaConfig, weight: WeightSource, dtype: "f
   };
 
   // Constants shared by all layers.
-  const axesLast = g.i64("axes_last", [-1]);
   const shapeQ = g.i64("shape_q", [0, 0, NH, HS]);
   const shapeKV = g.i64("shape_kv", [0, 0, NKV, HS]);
   const shapeO = g.i64("shape_o", [0, 0, NH * HS]);
@@ -149,7 +148,6 @@ export function buildDecoderOnnx(c: LlamaConfig, weight: WeightSource, dtype: "f
     const r = g.op1("Sqrt", [g.op1("Add", [ms, epsN])]);
     return g.op1("Mul", [g.op1("Div", [x, r]), w]);
   };
-  void axesLast;
 
   const embW = weight("model.embed_tokens.weight");
   let embName: string;
