@@ -11,7 +11,8 @@ import * as path from "node:path";
 import { defaultBackend } from "../../src/backend/index.js";
 import { loadTokenizer } from "../../src/data/tokenizer.js";
 import { f32ToBf16Bits, f32ToF16Bits, bf16BitsToF32, f16BitsToF32 } from "../../src/io/dtypes.js";
-import { openGguf } from "../../src/io/gguf.js";
+import { gv, openGguf, writeGguf } from "../../src/io/gguf.js";
+import { CheckpointError } from "../../src/errors.js";
 import { ggmlDecode, ggmlEncode } from "../../src/io/ggml-quants.js";
 import { loadModel } from "../../src/models/hf.js";
 import { Engine } from "../../src/tensor/engine.js";
@@ -123,6 +124,23 @@ test("Q8_0 and Q4_0 blocks: ggml's layout and error bounds", () => {
   assert.equal(q4.length, 2 * 18);
   const r4 = ggmlDecode("Q4_0", q4, 64);
   for (let i = 0; i < 32; i++) assert.ok(Math.abs(r4[i] - x[i]) <= 1 / 8 + 1e-3, `q4 ${i}`);
+});
+
+test("GGUF container: typed metadata round trip, alignment, and clear errors for other files", () => {
+  const file = path.join(root, "container.gguf");
+  const data = Float32Array.from({ length: 40 }, (_, i) => i / 7);
+  writeGguf(file, [["general.architecture", gv.str("gpt2")], ["a.u32", gv.u32(7)], ["a.f32", gv.f32(0.5)], ["a.bool", gv.bool(true)], ["a.strs", gv.strs(["x", "ÿ z"])], ["a.i32s", gv.i32s([-1, 2])]],
+    [{ name: "t0", dims: [8, 5], type: "F32", bytes: () => ggmlEncode("F32", data) }, { name: "t1", dims: [32], type: "Q8_0", bytes: () => ggmlEncode("Q8_0", data.subarray(0, 32)) }]);
+  const f = openGguf(file);
+  assert.equal(f.version, 3);
+  assert.deepEqual([f.get("a.u32"), f.get("a.f32"), f.get("a.bool"), f.get("a.strs"), f.get("a.i32s")], [7, 0.5, true, ["x", "ÿ z"], [-1, 2]]);
+  assert.equal(f.dataStart % 32, 0);
+  assert.equal(f.tensors.get("t1")?.offset, 160, "each tensor starts 32-byte aligned");
+  assert.deepEqual(ggmlDecode("F32", f.readTensorBytes("t0"), 40), data);
+  f.close();
+  assert.throws(() => loadModel(file, be), (e: Error) => e instanceof CheckpointError && /general\.architecture is "gpt2"; only "llama"/.test(e.message));
+  fs.writeFileSync(path.join(root, "not.gguf"), "hello world, this is not a gguf file");
+  assert.throws(() => openGguf(path.join(root, "not.gguf")), /not a GGUF file/);
 });
 
 test("smol score / generate read a GGUF file (tokenizer and chat template from its metadata)", async () => {
