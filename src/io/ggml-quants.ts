@@ -36,12 +36,16 @@ export function ggmlEncode(type: GgmlTypeName, x: Float32Array): Uint8Array {
     case "F32":
       out.set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
       break;
-    case "F16":
-      for (let i = 0; i < x.length; i++) dv.setUint16(2 * i, f32ToF16Bits(x[i]), true);
+    case "F16": {
+      const u = new Uint16Array(out.buffer); // little-endian host, as everywhere in io/
+      for (let i = 0; i < x.length; i++) u[i] = f32ToF16Bits(x[i]);
       break;
-    case "BF16":
-      for (let i = 0; i < x.length; i++) dv.setUint16(2 * i, f32ToBf16Bits(x[i]), true);
+    }
+    case "BF16": {
+      const u = new Uint16Array(out.buffer);
+      for (let i = 0; i < x.length; i++) u[i] = f32ToBf16Bits(x[i]);
       break;
+    }
     case "Q8_0":
       quantizeQ8_0(x, out);
       break;
@@ -92,15 +96,20 @@ export function ggmlDecode(type: GgmlTypeName, bytes: Uint8Array, n: number): Fl
 
 /** Q8_0: d = max|x| / 127 (stored fp16), q = round(x / d) as int8. */
 function quantizeQ8_0(x: Float32Array, out: Uint8Array): void {
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const i8 = new Int8Array(out.buffer, out.byteOffset, out.byteLength);
   const f = Math.fround;
   for (let b = 0; b < x.length / 32; b++) {
     let amax = 0;
-    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[b * 32 + j]));
+    for (let j = 0; j < 32; j++) {
+      const a = Math.abs(x[b * 32 + j]);
+      if (a > amax) amax = a;
+    }
     const d = f(amax / 127);
     const id = d ? f(1 / d) : 0;
-    dv.setUint16(b * 34, f32ToF16Bits(d), true);
-    for (let j = 0; j < 32; j++) dv.setInt8(b * 34 + 2 + j, roundHalfAway(f(x[b * 32 + j] * id)));
+    const h = f32ToF16Bits(d);
+    out[b * 34] = h & 0xff;
+    out[b * 34 + 1] = h >>> 8;
+    for (let j = 0; j < 32; j++) i8[b * 34 + 2 + j] = roundHalfAway(f(x[b * 32 + j] * id));
   }
 }
 
