@@ -25,6 +25,7 @@ const COMMANDS: Array<[name: string, load: () => Promise<{ command: Command }>]>
   ["tokenize", () => import("./commands/tokenize.js")],
   ["curate", () => import("./commands/curate.js")],
   ["serve", () => import("./commands/serve.js")],
+  ["export", () => import("./commands/export.js")],
 ];
 
 const VERSION = "0.1.0";

@@ -149,7 +149,7 @@ export function readHfConfig(dir: string): LlamaConfig {
 }
 
 /** The config.json object transformers writes for this model (keys sorted, as it sorts them). */
-export function hfConfigJson(c: LlamaConfig, extra: { dtype?: "float32" | "bfloat16" } = {}): Record<string, unknown> {
+export function hfConfigJson(c: LlamaConfig, extra: { dtype?: "float32" | "bfloat16" | "float16" } = {}): Record<string, unknown> {
   const o: Record<string, unknown> = {
     architectures: ["LlamaForCausalLM"],
     attention_bias: false,
@@ -181,6 +181,6 @@ export function hfConfigJson(c: LlamaConfig, extra: { dtype?: "float32" | "bfloa
 }
 
 /** Atomically write `<dir>/config.json` for this model. */
-export function writeHfConfig(dir: string, c: LlamaConfig, extra: { dtype?: "float32" | "bfloat16" } = {}): void {
+export function writeHfConfig(dir: string, c: LlamaConfig, extra: { dtype?: "float32" | "bfloat16" | "float16" } = {}): void {
   writeJsonAtomic(path.join(dir, CONFIG_FILE), hfConfigJson(c, extra));
 }

@@ -1,9 +1,11 @@
-// Chat prompts: render the tokenizer's own chat template (tokenizer_config.json "chat_template",
-// a Jinja template run with @huggingface/jinja) or, when it has none, SmolLM2's ChatML format.
+// Chat prompts: render the tokenizer's own chat template (chat_template.jinja, else
+// tokenizer_config.json "chat_template", else a GGUF file's tokenizer.chat_template; a Jinja
+// template run with @huggingface/jinja) or, when it has none, SmolLM2's ChatML format.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Template } from "@huggingface/jinja";
 import { ConfigError } from "../errors.js";
+import { openGguf } from "../io/gguf.js";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -17,8 +19,12 @@ export const CHATML_TEMPLATE =
 
 /** The chat template stored with a model or tokenizer directory, if any. */
 export function readChatTemplate(dir: string): { template: string; bosToken?: string; eosToken?: string } | undefined {
+  if (/\.gguf$/i.test(dir) && fs.existsSync(dir) && fs.statSync(dir).isFile()) return ggufChatTemplate(dir);
   const file = path.join(dir, "tokenizer_config.json");
-  if (!fs.existsSync(file)) return undefined;
+  const jinja = path.join(dir, "chat_template.jinja");
+  // transformers ≥ 4.43 saves the template as chat_template.jinja, which wins over the JSON key.
+  const fromJinja = fs.existsSync(jinja) ? fs.readFileSync(jinja, "utf8") : undefined;
+  if (!fs.existsSync(file)) return fromJinja === undefined ? undefined : { template: fromJinja };
   let cfg: Record<string, unknown>;
   try {
     cfg = JSON.parse(fs.readFileSync(file, "utf8"));
@@ -26,7 +32,7 @@ export function readChatTemplate(dir: string): { template: string; bosToken?: st
     throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
   }
   const tokenText = (v: unknown) => (typeof v === "string" ? v : typeof v === "object" && v && "content" in v ? String((v as { content: unknown }).content) : undefined);
-  let template = cfg.chat_template;
+  let template = fromJinja ?? cfg.chat_template;
   if (Array.isArray(template)) template = template.find((t) => t?.name === "default")?.template;
   if (typeof template !== "string") return undefined;
   return { template, bosToken: tokenText(cfg.bos_token), eosToken: tokenText(cfg.eos_token) };
@@ -37,4 +43,20 @@ export function renderChat(messages: ChatMessage[], dir?: string): string {
   const found = dir ? readChatTemplate(dir) : undefined;
   const tpl = new Template(found?.template ?? CHATML_TEMPLATE);
   return tpl.render({ messages, add_generation_prompt: true, bos_token: found?.bosToken ?? "", eos_token: found?.eosToken ?? "" });
+}
+
+function ggufChatTemplate(file: string): { template: string; bosToken?: string; eosToken?: string } | undefined {
+  const f = openGguf(file);
+  try {
+    const template = f.get("tokenizer.chat_template");
+    if (typeof template !== "string") return undefined;
+    const tokens = f.get("tokenizer.ggml.tokens");
+    const tokenAt = (key: string) => {
+      const id = f.get(key);
+      return Array.isArray(tokens) && typeof id === "number" ? String(tokens[id]) : undefined;
+    };
+    return { template, bosToken: tokenAt("tokenizer.ggml.bos_token_id"), eosToken: tokenAt("tokenizer.ggml.eos_token_id") };
+  } finally {
+    f.close();
+  }
 }

@@ -7,10 +7,11 @@ import type { Backend, FloatBuf } from "../backend/backend.js";
 import { CheckpointError, fmtShape } from "../errors.js";
 import { makeTempDirBeside, replaceDirAtomic, writeJsonAtomic } from "../io/atomic.js";
 import { copyTokenizerFiles } from "../tokenizer/tokenizer.js";
-import { HF_TRANSFORMERS_VERSION, hfConfigJson, readHfConfig } from "../io/hf-config.js";
+import { hfConfigJson, readHfConfig } from "../io/hf-config.js";
 import { openCheckpoint, writeShardedCheckpoint, type TensorToWrite } from "../io/safetensors.js";
 import { parameterShapes, type LlamaConfig } from "./config.js";
 import { assertFiniteParams } from "./finite.js";
+import { isGgufPath, loadGgufModel } from "./gguf.js";
 import { LlamaModel } from "./llama.js";
 
 /** Tensors some exporters include that carry no weights we need. */
@@ -25,8 +26,18 @@ export interface LoadOptions {
   checkFinite?: boolean;
 }
 
-/** Load a model directory onto a backend. */
+/** Load a model directory (or a llama GGUF file, by its .gguf extension) onto a backend. */
 export function loadModel<F extends FloatBuf>(dir: string, be: Backend<F>, opts: LoadOptions = {}): LlamaModel<F> {
+  if (isGgufPath(dir)) {
+    const m = loadGgufModel(dir, be, opts);
+    try {
+      if (opts.checkFinite ?? true) assertFiniteParams(m.params, dir);
+    } catch (e) {
+      m.dispose();
+      throw e;
+    }
+    return m;
+  }
   const model = new LlamaModel(be, opts.config ?? readHfConfig(dir), { withGrad: opts.withGrad });
   try {
     readWeightsInto(dir, model);
@@ -70,7 +81,7 @@ export function readWeightsInto<F extends FloatBuf>(dir: string, model: LlamaMod
 
 export interface SaveOptions {
   /** Storage dtype of the weights (default float32; SmolLM2 releases bf16). */
-  dtype?: "float32" | "bfloat16";
+  dtype?: "float32" | "bfloat16" | "float16";
   /** Shard when the weights exceed this many bytes (default 5e9, as transformers). */
   maxShardBytes?: number;
   /** Copy tokenizer files from this directory. */
@@ -82,8 +93,9 @@ export interface SaveOptions {
 }
 
 /** The model's tensors in HF order, ready for writeSafetensors (views, no copies). */
-export function modelTensors<F extends FloatBuf>(model: LlamaModel<F>, dtype: "float32" | "bfloat16" = "float32"): TensorToWrite[] {
-  return model.params.specs.map((s) => ({ name: s.name, shape: s.shape, dtype: dtype === "bfloat16" ? "BF16" : "F32", data: model.params.get(s.name).data }));
+export function modelTensors<F extends FloatBuf>(model: LlamaModel<F>, dtype: "float32" | "bfloat16" | "float16" = "float32"): TensorToWrite[] {
+  const st = dtype === "bfloat16" ? "BF16" : dtype === "float16" ? "F16" : "F32";
+  return model.params.specs.map((s) => ({ name: s.name, shape: s.shape, dtype: st, data: model.params.get(s.name).data }));
 }
 
 /** Write an HF model directory atomically (a complete new directory replaces any old one). */
@@ -103,7 +115,8 @@ export function writeModelFiles<F extends FloatBuf>(model: LlamaModel<F>, dir: s
   const dtype = opts.dtype ?? "float32";
   writeShardedCheckpoint(dir, modelTensors(model, dtype), { maxShardBytes: opts.maxShardBytes });
   writeJsonAtomic(path.join(dir, "config.json"), hfConfigJson(model.config, { dtype }));
-  const gen: Record<string, unknown> = { _from_model_config: true, transformers_version: HF_TRANSFORMERS_VERSION };
+  // No transformers_version: SmolLab, not transformers, wrote this file.
+  const gen: Record<string, unknown> = { _from_model_config: true };
   if (model.config.bosTokenId !== undefined) gen.bos_token_id = model.config.bosTokenId;
   if (model.config.eosTokenId !== undefined) gen.eos_token_id = model.config.eosTokenId;
   writeJsonAtomic(path.join(dir, "generation_config.json"), gen);

@@ -7,12 +7,14 @@ import * as path from "node:path";
 import { Tokenizer as HfJsTokenizer } from "@huggingface/tokenizers";
 import { DataError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { openGguf } from "../io/gguf.js";
+import { tokenizerFilesFromGguf } from "./gguf-tokenizer.js";
 import { ByteLevelBpeEncoder, type AddedTokenSpec, type ByteLevelBpeSpec } from "./bpe/encoder.js";
 import type { TrainedBpe } from "./bpe/train.js";
 import type { Tokenizer } from "./types.js";
 
 /** The files a tokenizer directory may hold, in the order they are written. */
-export const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"] as const;
+export const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"] as const;
 
 type Json = Record<string, unknown>;
 
@@ -204,6 +206,15 @@ export function byteLevelSpec(tj: Json, config: Json = {}): ByteLevelBpeSpec | s
  * special_tokens_map.json when present.
  */
 export async function loadTokenizer(dir: string, opts: LoadTokenizerOptions = {}): Promise<HfTokenizer> {
+  if (/\.gguf$/i.test(dir) && fs.existsSync(dir) && fs.statSync(dir).isFile()) {
+    // A GGUF model file carries its tokenizer in its metadata.
+    const f = openGguf(dir);
+    try {
+      return new HfTokenizer(tokenizerFilesFromGguf(f), dir, opts);
+    } finally {
+      f.close();
+    }
+  }
   if (!fs.existsSync(dir)) throw new DataError(`tokenizer directory ${dir} does not exist`, "train one with `smol tokenizer train --out DIR`");
   if (!fs.statSync(dir).isDirectory()) throw new DataError(`${dir} is not a directory`, "pass the directory that holds tokenizer.json");
   const files: Partial<Record<(typeof TOKENIZER_FILES)[number], string>> = {};
