@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
 import { readMetrics, type MetricRecord } from "../train/metrics.js";
+import { autoAlpha, emaDebiased } from "./smooth.js";
 import { chart, escapeXml, type RefLine, type Series } from "./svg.js";
 
 export interface RunFigures {
@@ -13,13 +14,6 @@ export interface RunFigures {
   lr: string;
 }
 
-/** Exponential moving average for a readable training-loss curve. */
-function smooth(ys: number[], alpha = 0.9): number[] {
-  const out: number[] = [];
-  let s = ys[0] ?? 0;
-  for (const y of ys) out.push((s = alpha * s + (1 - alpha) * y));
-  return out;
-}
 
 function stageLines(train: MetricRecord[]): RefLine[] {
   const lines: RefLine[] = [];
@@ -29,20 +23,30 @@ function stageLines(train: MetricRecord[]): RefLine[] {
   return lines;
 }
 
+/**
+ * The training-loss series of a run: the raw loss, and a bias-corrected EMA over it (smooth.ts) whose
+ * weight follows the number of points unless `alpha` is given. Both are drawn; neither hides the other.
+ */
+export function lossSeries(train: readonly MetricRecord[], alpha?: number): { steps: number[]; raw: number[]; smoothed: number[]; alpha: number } {
+  const steps = train.map((r) => r.step);
+  const raw = train.map((r) => (typeof r.loss === "number" ? r.loss : NaN));
+  const a = alpha ?? autoAlpha(raw.length);
+  return { steps, raw, smoothed: emaDebiased(raw, a), alpha: a };
+}
+
 export function runFigures(runDir: string): RunFigures {
   const recs = readMetrics(path.join(runDir, "metrics.jsonl"));
   const train = recs.filter((r) => r.type === "train");
   const evals = recs.filter((r) => r.type === "eval" && r.val_loss);
-  const steps = train.map((r) => r.step);
-  const losses = train.map((r) => r.loss as number);
+  const { steps, raw, smoothed, alpha } = lossSeries(train);
   const refLines = stageLines(train);
   const name = path.basename(path.resolve(runDir));
   const loss = chart(
     [
-      { name: "train loss", x: steps, y: losses, opacity: 0.35, width: 1 },
-      { name: "smoothed", x: steps, y: smooth(losses) },
+      { name: "train loss (raw)", x: steps, y: raw, opacity: 0.6, width: 1.2 },
+      ...(alpha > 0 ? [{ name: `EMA ${alpha.toFixed(2)}`, x: steps, y: smoothed, width: 2 }] : []),
     ],
-    { title: `Training loss — ${name}`, xLabel: "step", yLabel: "loss (nats/token)", refLines, id: "loss" },
+    { title: `Training loss — ${name}`, subtitle: alpha > 0 ? `raw loss and its bias-corrected EMA (weight ${alpha.toFixed(2)})` : undefined, xLabel: "step", yLabel: "loss (nats/token)", refLines, id: "loss" },
   );
   let val: string | undefined;
   if (evals.length) {
