@@ -21,6 +21,8 @@ const COMMANDS: Array<[name: string, load: () => Promise<{ command: Command }>]>
   ["fit", () => import("./commands/fit.js")],
   ["sweep", () => import("./commands/sweep.js")],
   ["report", () => import("./commands/report.js")],
+  ["dashboard", () => import("./commands/dashboard.js")],
+  ["tensorboard-export", () => import("./commands/tensorboard-export.js")],
   ["tokenizer", () => import("./commands/tokenizer.js")],
   ["tokenize", () => import("./commands/tokenize.js")],
 ];
