@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { ConfigError, DataError } from "../errors.js";
+import { packageRoot } from "../util/paths.js";
 import { discover, summarizeRun, type Entry, type RunSummary, type SweepSummary } from "./discover.js";
 import { PathRefused, resolveUnderRoot } from "./safe-path.js";
 import { sweepView } from "./sweep-view.js";
@@ -42,17 +43,6 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 export const isLoopback = (h: string) => LOOPBACK.has(h) || /^127\.\d+\.\d+\.\d+$/.test(h);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** The package root (the directory holding package.json above this module). */
-function packageRoot(): string {
-  let d = here;
-  while (!fs.existsSync(path.join(d, "package.json"))) {
-    const up = path.dirname(d);
-    if (up === d) throw new DataError("dashboard: cannot find the smollab package root");
-    d = up;
-  }
-  return d;
-}
 
 /** Static files: URL path → [file, content type]. Nothing else is served from the package. */
 function staticFiles(): Map<string, [string, string]> {
