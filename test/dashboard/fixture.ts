@@ -1,7 +1,8 @@
 // A directory of runs for the dashboard tests, built from a real run of `smol demo` (its
 // config.resolved.json and metrics.jsonl in test/fixtures/dashboard/demo): "finished" (the whole
 // run), "live" (its first half, a different learning rate, updated just now), "old" (stale: not
-// updated for hours) and "broken" (its status.json says it failed), plus a sweep with one run.
+// updated for hours) and "broken" (its status.json says it failed), plus a sweep (docs/micro-study's
+// results.json) with one run below it.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -39,7 +40,8 @@ export function makeRunsFixture(): RunsFixture {
   const broken = write("broken", cfg, half.slice(0, 5));
   fs.writeFileSync(path.join(broken, "status.json"), JSON.stringify({ state: "failed", pid: 1, host: "x", time: new Date().toISOString(), error: "non-finite loss" }));
   fs.mkdirSync(path.join(root, "study"), { recursive: true });
-  fs.writeFileSync(path.join(root, "study", "results.json"), JSON.stringify({ format: "smollab-sweep-results", complete: false }));
+  // The results of the micro-study sweep shipped in docs/ (a real `smol sweep` output).
+  fs.copyFileSync(path.join(packageRoot(), "docs/micro-study/results.json"), path.join(root, "study", "results.json"));
   write("study/runs/s1-constant", cfg, half);
   return { root, lines, trainCount: train.length, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
 }

@@ -120,6 +120,25 @@ describe("dashboard: server", () => {
     assert.equal((await request(d.port, "/api/metrics?run=0:nope")).status, 404);
   });
 
+  it("serves the sweep view: methods, cooldown − cosine deltas, envelope, fitted law and frontier", async () => {
+    const l = JSON.parse((await request(d.port, "/api/runs")).body);
+    const v = JSON.parse((await request(d.port, `/api/sweep?id=${encodeURIComponent(l.sweeps[0].id)}`)).body);
+    assert.equal(v.name, "micro-study");
+    const results = JSON.parse(fs.readFileSync(path.join(fx.root, "study", "results.json"), "utf8"));
+    const cool = results.points.filter((p: any) => p.method === "cooldown");
+    const cos = results.points.filter((p: any) => p.method === "cosine");
+    const pairs = cool.filter((p: any) => cos.some((q: any) => q.size === p.size && q.tokens === p.tokens));
+    const deltas = v.deltas.filter((x: any) => x.method === "cooldown" && x.against === "cosine");
+    assert.equal(deltas.length, pairs.length);
+    for (const x of deltas) {
+      const q = cos.find((c: any) => c.size === x.size && c.tokens === x.tokens);
+      assert.equal(x.delta, x.loss - q.loss);
+    }
+    assert.ok(v.envelope.length >= 2);
+    assert.ok(v.fits[0].fit && v.frontier && v.frontier.flops.length === 60);
+    assert.ok(v.findings.length > 0);
+  });
+
   it("pushes lines appended to metrics.jsonl as events, and a cut-back file as a reset", async () => {
     const s = sse(d.port, ["0:live"]);
     try {

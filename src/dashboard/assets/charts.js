@@ -68,8 +68,8 @@ export class ChartPanel {
       height: spec.height ?? 280,
       scales: { x: { time: false, distr: spec.logx ? 3 : 1 }, y: { distr: spec.logy ? 3 : 1 } },
       axes: [
-        { label: spec.xLabel, values: (u, vals) => vals.map(fmtNum), size: 40 },
-        { label: spec.yLabel, values: (u, vals) => vals.map(fmtNum), size: 60 },
+        { label: spec.xLabel, values: (u, vals) => vals.map((v) => (v === null ? "" : fmtNum(v))), size: 40 },
+        { label: spec.yLabel, values: (u, vals) => vals.map((v) => (v === null ? "" : fmtNum(v))), size: 60 },
       ],
       legend: { show: spec.lines.length <= 24 },
       cursor: { drag: { x: true, y: false } },
