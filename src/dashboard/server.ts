@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { ConfigError, DataError } from "../errors.js";
+import { readSamples } from "../report/samples.js";
 import { packageRoot } from "../util/paths.js";
 import { discover, summarizeRun, type Entry, type RunSummary, type SweepSummary } from "./discover.js";
 import { PathRefused, resolveUnderRoot } from "./safe-path.js";
@@ -287,6 +288,11 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         } catch {
           return json(res, 200, {}, head);
         }
+      }
+      case "/api/samples": {
+        const e = entries.get(params.get("run") ?? "");
+        if (!e || e.kind !== "run") return refuse(res, 404, "no such run");
+        return json(res, 200, readSamples(e.dir).slice(-200), head);
       }
       case "/api/sweep": {
         const e = entries.get(params.get("id") ?? "");

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
 import { readMetrics, type MetricRecord } from "../train/metrics.js";
 import { figure, htmlTable, page, type Cell } from "./html.js";
+import { readSamples } from "./samples.js";
 import { autoAlpha, emaDebiased } from "./smooth.js";
 import { chart, escapeXml, type RefLine, type Series } from "./svg.js";
 
@@ -135,7 +136,9 @@ export function writeRunReport(runDir: string, outDir = path.join(runDir, "repor
   }
   const title = `SmolLab run report — ${path.basename(path.resolve(runDir))}`;
   const recs = readMetrics(path.join(runDir, "metrics.jsonl"));
-  const html = page(title, [`<h1>${escapeXml(title)}</h1>`, ...parts, evalTable(recs), configTable(runDir)].join("\n"));
+  const samples = readSamples(runDir);
+  const sampleTable = samples.length ? htmlTable(["step", "prompt", "completion"], samples.map((x) => [x.step, x.prompt, x.completion]), { caption: "Samples (samples.jsonl)" }) : "";
+  const html = page(title, [`<h1>${escapeXml(title)}</h1>`, ...parts, evalTable(recs), sampleTable, configTable(runDir)].join("\n"));
   const index = path.join(outDir, "index.html");
   writeFileAtomic(index, html);
   written.push(index);

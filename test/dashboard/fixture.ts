@@ -31,7 +31,8 @@ export function makeRunsFixture(): RunsFixture {
     fs.writeFileSync(path.join(d, "metrics.jsonl"), ls.map((l) => l + "\n").join(""));
     return d;
   };
-  write("finished", { ...cfg, config: { ...cfg.config, steps: lastStep } }, lines);
+  const fin = write("finished", { ...cfg, config: { ...cfg.config, steps: lastStep } }, lines);
+  fs.copyFileSync(path.join(FIXTURE, "samples.jsonl"), path.join(fin, "samples.jsonl"));
   const half = lines.slice(0, Math.floor(lines.length / 2));
   write("live", { ...cfg, config: { ...cfg.config, optimizer: { ...cfg.config.optimizer, lr: cfg.config.optimizer.lr / 2 } } }, half);
   const old = write("old", cfg, half);

@@ -9,7 +9,7 @@ const MAX_POINTS = 5000; // per run at first load; later points arrive one by on
 const $ = (s) => document.querySelector(s);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
-const state = { runs: [], sweeps: [], selected: [], sweep: null, data: new Map(), configs: new Map(), es: null, panels: new Map() };
+const state = { runs: [], sweeps: [], selected: [], sweep: null, data: new Map(), configs: new Map(), samples: new Map(), es: null, panels: new Map() };
 window.__dash = {
   state,
   /** Train points held for a run (tests). */
@@ -73,9 +73,11 @@ async function toggleRun(id, on) {
 
 // ---- data ---------------------------------------------------------------------------------------
 async function loadRun(id) {
-  const [m, cfg] = await Promise.all([getJson(`/api/metrics?run=${encodeURIComponent(id)}&max=${MAX_POINTS}`), getJson(`/api/config?run=${encodeURIComponent(id)}`)]);
+  const q = encodeURIComponent(id);
+  const [m, cfg, samples] = await Promise.all([getJson(`/api/metrics?run=${q}&max=${MAX_POINTS}`), getJson(`/api/config?run=${q}`), getJson(`/api/samples?run=${q}`)]);
   state.data.set(id, m);
   state.configs.set(id, cfg);
+  state.samples.set(id, samples);
 }
 
 async function loadSelected() {
@@ -253,9 +255,10 @@ function renderEvals() {
     rows.push([id, last]);
   }
   const S = [...sources], T = [...taskNames];
-  $("#evals").innerHTML = rows.length
+  const samples = state.selected.flatMap((id) => (state.samples.get(id) ?? []).map((x) => [nameOf(id), x.step, x.prompt, x.completion]));
+  $("#evals").innerHTML = (rows.length
     ? `<h2>Evaluation (latest)</h2>` + table(["run", "step", ...S.map((s) => `val ${s}`), "val mean", "SWA mean", "EMA mean", ...T], rows.map(([id, e]) => [nameOf(id), e.step, ...S.map((s) => e.val_loss?.[s] ?? null), e.val_loss_mean ?? null, e.val_loss_swa_mean ?? null, e.val_loss_ema_mean ?? null, ...T.map((t) => e.tasks?.[t] ?? null)]))
-    : "";
+    : "") + (samples.length ? `<h2>Samples</h2>` + table(["run", "step", "prompt", "completion"], samples) : "");
 }
 
 function flatten(obj, prefix = "", out = {}) {
