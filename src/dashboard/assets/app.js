@@ -74,7 +74,7 @@ async function toggleRun(id, on) {
 // ---- data ---------------------------------------------------------------------------------------
 async function loadRun(id) {
   const q = encodeURIComponent(id);
-  const [m, cfg, samples] = await Promise.all([getJson(`/api/metrics?run=${q}&max=${MAX_POINTS}`), getJson(`/api/config?run=${q}`), getJson(`/api/samples?run=${q}`)]);
+  const [m, cfg, samples] = await Promise.all([getJson(`/api/metrics?run=${q}&max=${MAX_POINTS}`), getJson(`/api/config?run=${q}`), getJson(`/api/samples?run=${q}`).catch(() => [])]);
   state.data.set(id, m);
   state.configs.set(id, cfg);
   state.samples.set(id, samples);

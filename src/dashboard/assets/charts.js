@@ -20,6 +20,15 @@ export function fmtNum(v) {
   return String(Number(v.toPrecision(4)));
 }
 
+/** Axis tick labels: compact (250k, 1.5M, 3B) so long numbers do not collide. */
+export function fmtAxis(v) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "";
+  const a = Math.abs(v);
+  if (a >= 1e15) return v.toExponential(1).replace(/\.0e/, "e").replace("e+", "e");
+  for (const [d, suffix] of [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e4, "k"]]) if (a >= d) return `${Number((v / d).toPrecision(3))}${suffix}`;
+  return fmtNum(v);
+}
+
 /** Align lines [{x, y}] onto one x array: uPlot data [[x…], [y1…], [y2…], …]. */
 function align(lines, logx, logy) {
   const tables = lines.map((l) => {
@@ -68,8 +77,8 @@ export class ChartPanel {
       height: spec.height ?? 280,
       scales: { x: { time: false, distr: spec.logx ? 3 : 1 }, y: { distr: spec.logy ? 3 : 1 } },
       axes: [
-        { label: spec.xLabel, values: (u, vals) => vals.map((v) => (v === null ? "" : fmtNum(v))), size: 40 },
-        { label: spec.yLabel, values: (u, vals) => vals.map((v) => (v === null ? "" : fmtNum(v))), size: 60 },
+        { label: spec.xLabel, values: (u, vals) => vals.map(fmtAxis), size: 40 },
+        { label: spec.yLabel, values: (u, vals) => vals.map(fmtAxis), size: 60 },
       ],
       legend: { show: spec.lines.length <= 24 },
       cursor: { drag: { x: true, y: false } },
