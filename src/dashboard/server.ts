@@ -28,6 +28,11 @@ export interface DashboardOptions {
   staleAfterS?: number;
   /** How often the directories are rescanned for new runs and status changes (default 2000 ms). */
   rescanMs?: number;
+  /**
+   * Memory for parsed metrics columns (default 512 MiB): beyond it the least recently requested
+   * runs drop theirs (they keep being tailed) and are parsed again when next requested.
+   */
+  cacheMb?: number;
 }
 
 export interface Dashboard {
@@ -131,6 +136,21 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const rescanTimer = setInterval(rescan, opts.rescanMs ?? 2000);
   rescanTimer.unref();
 
+  const budget = (opts.cacheMb ?? 512) * 2 ** 20;
+  const lastUsed = new Map<string, number>();
+  let useClock = 0;
+  /** Drop the columns of the least recently requested runs until the cache fits its budget. */
+  const enforceBudget = (keep: string) => {
+    let total = 0;
+    for (const t of tails.values()) total += t.bytes();
+    const lru = [...tails.entries()].filter(([id, t]) => id !== keep && t.loaded).sort((a, b) => (lastUsed.get(a[0]) ?? 0) - (lastUsed.get(b[0]) ?? 0));
+    for (const [, t] of lru) {
+      if (total <= budget) break;
+      total -= t.bytes();
+      t.dropColumns();
+    }
+  };
+
   const tailOf = (id: string): MetricsTail | undefined => {
     const e = entries.get(id);
     if (!e || e.kind !== "run") return undefined;
@@ -141,7 +161,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     }
     const w = watches.get(id);
     if (w) pollWatch(id, w); // what this read finds must also reach the live subscribers
-    else t.poll();
+    else t.poll(false);
     return t;
   };
 
@@ -207,9 +227,10 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   };
 
   // A cheap safety net for missed fs events (network file systems): a size/inode check each second.
+  let ticks = 0;
   const safety = setInterval(() => {
     for (const [id, w] of watches) pollWatch(id, w);
-    for (const c of clients) c.res.write(": keep-alive\n\n");
+    if (++ticks % 15 === 0) for (const c of clients) c.res.write(": keep-alive\n\n");
   }, 1000);
   safety.unref();
 
@@ -277,7 +298,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         const t = tailOf(id);
         if (!t) return refuse(res, 404, `no run ${JSON.stringify(id)}`);
         const max = Number(params.get("max") ?? "");
+        lastUsed.set(id, ++useClock);
         const snap = t.snapshot(Number.isFinite(max) && max > 1 ? max : Infinity);
+        enforceBudget(id);
         return json(res, 200, { run: id, count: snap.count, stride: snap.stride, columns: snap.columns, evals: t.evals }, head);
       }
       case "/api/config": {

@@ -1,7 +1,9 @@
 // Incremental reading of a run's metrics.jsonl: only the bytes appended since the last read are
-// parsed; train records go into numeric columns (step, tokens, loss, lr, …, and nested objects
-// flattened as "tokens_by_source/web"), eval records are kept whole. A file that shrank or was
-// replaced (a resumed run cuts it back) is read again from the start and reported as a reset.
+// parsed; train records go into numeric columns (Float64Array, grown by doubling: step, tokens,
+// loss, lr, …, nested objects flattened as "tokens_by_source/web"), eval records are kept whole. A
+// file that shrank or was replaced (a resumed run cuts it back) is read again and reported as a
+// reset. The columns may be dropped to save memory (the offset is kept, so tailing goes on) and are
+// rebuilt from the file when next asked for.
 import * as fs from "node:fs";
 
 export type Rec = { type: string; step: number } & Record<string, unknown>;
@@ -23,12 +25,30 @@ export interface TailUpdate {
   reset: boolean;
 }
 
+/** A growable column of doubles; missing values are NaN. */
+class Column {
+  data = new Float64Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const d = new Float64Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    this.data[this.length++] = v;
+  }
+  /** Pad with NaN up to n values. */
+  padTo(n: number): void {
+    while (this.length < n) this.push(NaN);
+  }
+}
+
 export class MetricsTail {
   private offset = 0;
   private ino = -1;
   private partial = "";
-  /** Train records as columns of equal length (missing values are NaN). */
-  columns: Record<string, number[]> = {};
+  private cols: Map<string, Column> | null = new Map();
+  /** Train records read so far (also while the columns are dropped). */
   count = 0;
   evals: Rec[] = [];
 
@@ -37,20 +57,55 @@ export class MetricsTail {
   private clear(): void {
     this.offset = 0;
     this.partial = "";
-    this.columns = {};
+    this.cols = new Map();
     this.count = 0;
     this.evals = [];
   }
 
   private addTrain(r: Rec): void {
-    const flat = flattenNumeric(r);
-    for (const k of Object.keys(flat)) if (!this.columns[k]) this.columns[k] = new Array<number>(this.count).fill(NaN);
-    for (const [k, col] of Object.entries(this.columns)) col.push(k in flat ? flat[k] : NaN);
-    this.count++;
+    const n = this.count++;
+    const cols = this.cols;
+    if (!cols) return;
+    const put = (k: string, v: number) => {
+      let c = cols.get(k);
+      if (!c) cols.set(k, (c = new Column()));
+      c.padTo(n);
+      c.push(v);
+    };
+    for (const k in r) {
+      const v = r[k];
+      if (typeof v === "number") put(k, v);
+      else if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+        for (const k2 in v as Record<string, unknown>) {
+          const v2 = (v as Record<string, unknown>)[k2];
+          if (typeof v2 === "number") put(`${k}/${k2}`, v2);
+        }
+      }
+    }
   }
 
-  /** Read what was appended since the last call. */
-  poll(): TailUpdate {
+  /** Bytes of column data held (capacity). */
+  bytes(): number {
+    let b = 0;
+    for (const c of this.cols?.values() ?? []) b += c.data.byteLength;
+    return b;
+  }
+
+  /** Whether the columns are in memory. */
+  get loaded(): boolean {
+    return this.cols !== null;
+  }
+
+  /** Free the columns; tailing continues (counts, evals, offset are kept). */
+  dropColumns(): void {
+    this.cols = null;
+  }
+
+  /**
+   * Read what was appended since the last call. With `collect` false the records are not returned
+   * (a first read of a long file need not keep 100k objects alive).
+   */
+  poll(collect = true): TailUpdate {
     const upd: TailUpdate = { train: [], evals: [], reset: false };
     let fd: number;
     try {
@@ -69,15 +124,17 @@ export class MetricsTail {
         this.clear();
         this.ino = st.ino;
       }
-      const chunk = Buffer.alloc(1 << 20);
+      if (this.offset >= st.size) return upd;
+      const chunk = Buffer.alloc(Math.min(1 << 22, st.size - this.offset));
       while (this.offset < st.size) {
         const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, st.size - this.offset), this.offset);
         if (n <= 0) break;
         this.offset += n;
         const text = this.partial + chunk.toString("utf8", 0, n);
-        const lines = text.split("\n");
-        this.partial = lines.pop() ?? "";
-        for (const line of lines) {
+        let start = 0;
+        for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+          const line = text.slice(start, nl);
+          start = nl + 1;
           if (!line) continue;
           let r: Rec;
           try {
@@ -88,12 +145,13 @@ export class MetricsTail {
           if (!r || typeof r.step !== "number") continue;
           if (r.type === "train") {
             this.addTrain(r);
-            upd.train.push(r);
+            if (collect) upd.train.push(r);
           } else {
             this.evals.push(r);
-            upd.evals.push(r);
+            if (collect) upd.evals.push(r);
           }
         }
+        this.partial = text.slice(start);
       }
     } finally {
       fs.closeSync(fd);
@@ -101,15 +159,28 @@ export class MetricsTail {
     return upd;
   }
 
-  /** The train columns thinned to at most `max` points (every k-th point and the last one). */
+  /** Rebuild dropped columns by reading the file again up to where tailing stands. */
+  private reload(): void {
+    const t = new MetricsTail(this.file);
+    t.poll(false);
+    // Only what this tail has already seen; newer lines reach it through its own poll().
+    this.cols = t.cols;
+    for (const c of this.cols?.values() ?? []) c.length = Math.min(c.length, this.count);
+  }
+
+  /** The train columns (padded to equal length) thinned to at most `max` points (every k-th and the last). */
   snapshot(max = Infinity): { columns: Record<string, number[]>; count: number; stride: number } {
-    const stride = this.count > max ? Math.ceil(this.count / max) : 1;
-    if (stride === 1) return { columns: this.columns, count: this.count, stride };
+    if (!this.cols) this.reload();
+    const count = this.count;
+    const stride = count > max ? Math.ceil(count / max) : 1;
     const idx: number[] = [];
-    for (let i = 0; i < this.count; i += stride) idx.push(i);
-    if (idx[idx.length - 1] !== this.count - 1) idx.push(this.count - 1);
+    for (let i = 0; i < count; i += stride) idx.push(i);
+    if (count && idx[idx.length - 1] !== count - 1) idx.push(count - 1);
     const columns: Record<string, number[]> = {};
-    for (const [k, col] of Object.entries(this.columns)) columns[k] = idx.map((i) => col[i]);
-    return { columns, count: this.count, stride };
+    for (const [k, c] of this.cols ?? []) {
+      c.padTo(count);
+      columns[k] = idx.map((i) => c.data[i]);
+    }
+    return { columns, count, stride };
   }
 }

@@ -224,3 +224,20 @@ describe("dashboard: server", () => {
     assert.match(missing.stderr, /does not exist/);
   });
 });
+
+describe("dashboard: column cache", () => {
+  it("drops the least recently viewed runs' columns beyond its budget and re-reads them", async () => {
+    const fx = makeRunsFixture();
+    const d = await startDashboard({ roots: [fx.root], port: 0, cacheMb: 0.01 });
+    try {
+      const get = async (id: string) => JSON.parse((await request(d.port, `/api/metrics?run=${encodeURIComponent(id)}`)).body);
+      const a1 = await get("0:finished");
+      const b1 = await get("0:live");
+      assert.deepEqual(await get("0:finished"), a1);
+      assert.deepEqual(await get("0:live"), b1);
+    } finally {
+      await d.close();
+      fx.cleanup();
+    }
+  });
+});

@@ -7,7 +7,7 @@ import { numberOpt, parseCommandArgs, type Command } from "../command.js";
 export const command: Command = {
   name: "dashboard",
   summary: "live web dashboard over run and sweep directories (curves, overlays, config diffs, sweeps)",
-  help: `Usage: smol dashboard [DIR …] [--port 6006] [--host 127.0.0.1] [--public] [--stale-after S]
+  help: `Usage: smol dashboard [DIR …] [--port 6006] [--host 127.0.0.1] [--public] [--stale-after S] [--cache-mb M]
 
 Serves a local web app over the run and sweep directories found (recursively) under each DIR
 (default: runs/ if it exists, else the current directory), then prints its address; Ctrl-C stops it.
@@ -32,6 +32,8 @@ Options:
                    dashboard has no login, so anyone who can reach the port sees your runs
   --stale-after S  seconds without an update after which an unfinished run counts as stale
                    (default 300)
+  --cache-mb M     memory for parsed metrics (default 512); beyond it the least recently viewed
+                   runs are parsed again when next opened
 
 Examples:
   smol dashboard runs/
@@ -39,8 +41,9 @@ Examples:
   smol dashboard runs/ --host 0.0.0.0 --public     # reachable from other machines`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs("dashboard", argv, {
-      port: { type: "string" }, host: { type: "string" }, public: { type: "boolean" }, "stale-after": { type: "string" },
+      port: { type: "string" }, host: { type: "string" }, public: { type: "boolean" }, "stale-after": { type: "string" }, "cache-mb": { type: "string" },
     }, true);
+    const cacheMb = numberOpt("dashboard", "cache-mb", values["cache-mb"], { min: 16 });
     const port = numberOpt("dashboard", "port", values.port, { int: true, min: 0, max: 65535 }) ?? 6006;
     const staleAfterS = numberOpt("dashboard", "stale-after", values["stale-after"], { min: 1 });
     const host = (values.host as string | undefined) ?? "127.0.0.1";
@@ -48,7 +51,7 @@ Examples:
       throw new UsageError(`dashboard: --host ${host} would let other machines read every run served`, "add --public to confirm, or leave --host at 127.0.0.1");
     }
     const dirs = positionals.length ? positionals : [fs.existsSync("runs") ? "runs" : "."];
-    const d = await startDashboard({ roots: dirs, host, port, allowRemote: Boolean(values.public), staleAfterS });
+    const d = await startDashboard({ roots: dirs, host, port, allowRemote: Boolean(values.public), staleAfterS, cacheMb });
     const n = d.counts();
     console.log(`smol dashboard: serving ${dirs.join(", ")} (${n.runs} run${n.runs === 1 ? "" : "s"}, ${n.sweeps} sweep${n.sweeps === 1 ? "" : "s"}) at ${d.url}  (Ctrl-C to stop)`);
     await new Promise<void>((resolve) => {

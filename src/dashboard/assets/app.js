@@ -5,7 +5,9 @@
 import { ChartPanel, DASHES, PALETTE, fmtNum } from "/charts.js";
 import { emaDebiased } from "/lib/smooth.js";
 
-const MAX_POINTS = 5000; // per run at first load; later points arrive one by one
+// Points per run at first load (later points arrive one by one): 5,000, fewer when many runs are
+// overlaid so that a chart holds about 100k points in all.
+const maxPoints = () => Math.max(500, Math.min(5000, Math.floor(100000 / Math.max(1, state.selected.length))));
 const $ = (s) => document.querySelector(s);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
@@ -74,7 +76,7 @@ async function toggleRun(id, on) {
 // ---- data ---------------------------------------------------------------------------------------
 async function loadRun(id) {
   const q = encodeURIComponent(id);
-  const [m, cfg, samples] = await Promise.all([getJson(`/api/metrics?run=${q}&max=${MAX_POINTS}`), getJson(`/api/config?run=${q}`), getJson(`/api/samples?run=${q}`).catch(() => [])]);
+  const [m, cfg, samples] = await Promise.all([getJson(`/api/metrics?run=${q}&max=${maxPoints()}`), getJson(`/api/config?run=${q}`), getJson(`/api/samples?run=${q}`).catch(() => [])]);
   state.data.set(id, m);
   state.configs.set(id, cfg);
   state.samples.set(id, samples);
@@ -82,7 +84,15 @@ async function loadRun(id) {
 
 async function loadSelected() {
   state.selected = state.selected.filter((id) => state.runs.some((r) => r.id === id));
-  await Promise.all(state.selected.filter((id) => !state.data.has(id)).map(loadRun));
+  // A few at a time, drawing as they come, so the first curves show before the last run is parsed.
+  const todo = state.selected.filter((id) => !state.data.has(id));
+  const worker = async () => {
+    for (let id = todo.shift(); id !== undefined; id = todo.shift()) {
+      await loadRun(id);
+      scheduleRender();
+    }
+  };
+  await Promise.all([worker(), worker(), worker()]);
   connect();
   render();
 }
