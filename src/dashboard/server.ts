@@ -158,10 +158,10 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     if (!t) {
       t = new MetricsTail(path.join(e.dir, "metrics.jsonl"));
       tails.set(id, t);
+      void t.catchUp(); // the first read, in slices; live polls wait until it is done
     }
     const w = watches.get(id);
-    if (w) pollWatch(id, w); // what this read finds must also reach the live subscribers
-    else t.poll(false);
+    if (w) pollWatch(id, w); // what a read finds must also reach the live subscribers
     return t;
   };
 
@@ -299,9 +299,14 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         if (!t) return refuse(res, 404, `no run ${JSON.stringify(id)}`);
         const max = Number(params.get("max") ?? "");
         lastUsed.set(id, ++useClock);
-        const snap = t.snapshot(Number.isFinite(max) && max > 1 ? max : Infinity);
-        enforceBudget(id);
-        return json(res, 200, { run: id, count: snap.count, stride: snap.stride, columns: snap.columns, evals: t.evals }, head);
+        void t.snapshot(Number.isFinite(max) && max > 1 ? max : Infinity).then(
+          (snap) => {
+            enforceBudget(id);
+            json(res, 200, { run: id, count: snap.count, stride: snap.stride, columns: snap.columns, evals: t.evals }, head);
+          },
+          (err) => refuse(res, 500, (err as Error).message),
+        );
+        return;
       }
       case "/api/config": {
         const e = entries.get(params.get("run") ?? "");

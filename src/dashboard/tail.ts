@@ -101,12 +101,41 @@ export class MetricsTail {
     this.cols = null;
   }
 
+  private busy: Promise<void> | null = null;
+
   /**
    * Read what was appended since the last call. With `collect` false the records are not returned
-   * (a first read of a long file need not keep 100k objects alive).
+   * (a first read of a long file need not keep 100k objects alive). While a `catchUp` is reading,
+   * this returns nothing (the next call picks up what it left).
    */
   poll(collect = true): TailUpdate {
     const upd: TailUpdate = { train: [], evals: [], reset: false };
+    if (this.busy) return upd;
+    const it = this.read(upd, collect);
+    while (!it.next().done);
+    return upd;
+  }
+
+  /**
+   * Read everything appended so far without holding the event loop: the file is parsed in 4 MiB
+   * slices with a yield between them (for a first read of a long run). Records are not collected.
+   */
+  async catchUp(): Promise<void> {
+    while (this.busy) await this.busy;
+    const upd: TailUpdate = { train: [], evals: [], reset: false };
+    this.busy = (async () => {
+      const it = this.read(upd, false);
+      while (!it.next().done) await new Promise((r) => setImmediate(r));
+    })();
+    try {
+      await this.busy;
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  /** The reading loop, one step per slice of the file. */
+  private *read(upd: TailUpdate, collect: boolean): Generator<void> {
     let fd: number;
     try {
       fd = fs.openSync(this.file, "r");
@@ -115,7 +144,7 @@ export class MetricsTail {
         this.clear();
         upd.reset = true;
       }
-      return upd;
+      return;
     }
     try {
       const st = fs.fstatSync(fd);
@@ -124,7 +153,7 @@ export class MetricsTail {
         this.clear();
         this.ino = st.ino;
       }
-      if (this.offset >= st.size) return upd;
+      if (this.offset >= st.size) return;
       const chunk = Buffer.alloc(Math.min(1 << 22, st.size - this.offset));
       while (this.offset < st.size) {
         const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, st.size - this.offset), this.offset);
@@ -152,25 +181,27 @@ export class MetricsTail {
           }
         }
         this.partial = text.slice(start);
+        if (this.offset < st.size) yield;
       }
     } finally {
       fs.closeSync(fd);
     }
-    return upd;
   }
 
   /** Rebuild dropped columns by reading the file again up to where tailing stands. */
-  private reload(): void {
+  private async reload(): Promise<void> {
     const t = new MetricsTail(this.file);
-    t.poll(false);
+    await t.catchUp();
     // Only what this tail has already seen; newer lines reach it through its own poll().
+    if (this.cols) return; // rebuilt meanwhile by another request
     this.cols = t.cols;
     for (const c of this.cols?.values() ?? []) c.length = Math.min(c.length, this.count);
   }
 
   /** The train columns (padded to equal length) thinned to at most `max` points (every k-th and the last). */
-  snapshot(max = Infinity): { columns: Record<string, number[]>; count: number; stride: number } {
-    if (!this.cols) this.reload();
+  async snapshot(max = Infinity): Promise<{ columns: Record<string, number[]>; count: number; stride: number }> {
+    await this.catchUp();
+    if (!this.cols) await this.reload();
     const count = this.count;
     const stride = count > max ? Math.ceil(count / max) : 1;
     const idx: number[] = [];

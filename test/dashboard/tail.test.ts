@@ -20,7 +20,7 @@ function expected(file: string): Record<string, Array<number | null>> {
 }
 
 describe("dashboard: metrics tail", () => {
-  it("matches a full read after every append, including half-written lines", () => {
+  it("matches a full read after every append, including half-written lines", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smol-tail-"));
     try {
       const file = path.join(dir, "metrics.jsonl");
@@ -32,7 +32,7 @@ describe("dashboard: metrics tail", () => {
         t.poll();
         fs.appendFileSync(file, chunk.slice(25));
         t.poll();
-        assert.deepEqual(t.snapshot().columns, expected(file), `after ${i + 7} lines`);
+        assert.deepEqual((await t.snapshot()).columns, expected(file), `after ${i + 7} lines`);
       }
       assert.equal(t.evals.length, readMetrics(file).filter((r) => r.type !== "train").length);
       // Dropped columns come back from the file; lines appended meanwhile are counted.
@@ -40,9 +40,9 @@ describe("dashboard: metrics tail", () => {
       assert.equal(t.bytes(), 0);
       fs.appendFileSync(file, lines[0] + "\n");
       t.poll();
-      assert.deepEqual(t.snapshot().columns, expected(file));
+      assert.deepEqual((await t.snapshot()).columns, expected(file));
       // Thinning keeps the first and last points.
-      const s = t.snapshot(5);
+      const s = await t.snapshot(5);
       assert.equal(s.columns.step[0], expected(file).step[0]);
       assert.equal(s.columns.step.at(-1), expected(file).step.at(-1));
       assert.ok(s.columns.step.length <= 6);
@@ -50,7 +50,7 @@ describe("dashboard: metrics tail", () => {
       fs.writeFileSync(file + ".new", lines.slice(0, 4).join("\n") + "\n");
       fs.renameSync(file + ".new", file);
       assert.equal(t.poll().reset, true);
-      assert.deepEqual(t.snapshot().columns, expected(file));
+      assert.deepEqual((await t.snapshot()).columns, expected(file));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -95,6 +95,7 @@ async function loadSelected() {
   await Promise.all([worker(), worker(), worker()]);
   connect();
   render();
+  document.body.dataset.ready = "1"; // every selected run is loaded and drawn
 }
 
 function appendRecords(msg) {
@@ -243,7 +244,7 @@ function render() {
   }
   renderEvals();
   renderConfigDiff();
-  document.body.dataset.ready = "1";
+  if (specs.some((s) => s.lines.some((l) => l.x.length))) document.body.dataset.first = "1"; // first curves shown
 }
 
 // ---- tables -------------------------------------------------------------------------------------
