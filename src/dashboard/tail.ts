@@ -2,8 +2,8 @@
 // parsed; train records go into numeric columns (Float64Array, grown by doubling: step, tokens,
 // loss, lr, …, nested objects flattened as "tokens_by_source/web"), eval records are kept whole. A
 // file that shrank or was replaced (a resumed run cuts it back) is read again and reported as a
-// reset. The columns may be dropped to save memory (the offset is kept, so tailing goes on) and are
-// rebuilt from the file when next asked for.
+// reset. To save memory the columns may be cut to a thinned sketch (the offset is kept, so tailing
+// goes on); they are rebuilt from the file when more points are asked for than the sketch holds.
 import * as fs from "node:fs";
 
 export type Rec = { type: string; step: number } & Record<string, unknown>;
@@ -27,8 +27,11 @@ export interface TailUpdate {
 
 /** A growable column of doubles; missing values are NaN. */
 class Column {
-  data = new Float64Array(1024);
+  data: Float64Array;
   length = 0;
+  constructor(capacity = 1024) {
+    this.data = new Float64Array(Math.max(16, capacity));
+  }
   push(v: number): void {
     if (this.length === this.data.length) {
       const d = new Float64Array(this.data.length * 2);
@@ -43,11 +46,24 @@ class Column {
   }
 }
 
+/** Every k-th index of n (k = ceil(n / max)) and the last one. */
+function thinIndex(n: number, max: number): number[] {
+  const stride = n > max ? Math.ceil(n / max) : 1;
+  const idx: number[] = [];
+  for (let i = 0; i < n; i += stride) idx.push(i);
+  if (n && idx[idx.length - 1] !== n - 1) idx.push(n - 1);
+  return idx;
+}
+
 export class MetricsTail {
   private offset = 0;
   private ino = -1;
   private partial = "";
   private cols: Map<string, Column> | null = new Map();
+  /** Rows held in the columns: every train record, or (a sketch) a thinned history plus what came after. */
+  private rows = 0;
+  private sketch = false;
+  private sketchKeep = 0;
   /** Train records read so far (also while the columns are dropped). */
   count = 0;
   evals: Rec[] = [];
@@ -58,14 +74,17 @@ export class MetricsTail {
     this.offset = 0;
     this.partial = "";
     this.cols = new Map();
+    this.rows = 0;
+    this.sketch = false;
     this.count = 0;
     this.evals = [];
   }
 
   private addTrain(r: Rec): void {
-    const n = this.count++;
+    this.count++;
     const cols = this.cols;
     if (!cols) return;
+    const n = this.rows++;
     const put = (k: string, v: number) => {
       let c = cols.get(k);
       if (!c) cols.set(k, (c = new Column()));
@@ -96,9 +115,31 @@ export class MetricsTail {
     return this.cols !== null;
   }
 
-  /** Free the columns; tailing continues (counts, evals, offset are kept). */
-  dropColumns(): void {
-    this.cols = null;
+  /**
+   * Free the columns, keeping a sketch of at most `keep` evenly spaced rows (and the last); later
+   * records are still added in full. Requests for up to that many points are served from the
+   * sketch; larger ones parse the file again. keep = 0 drops everything.
+   */
+  dropColumns(keep = 0): void {
+    if (!this.cols || keep <= 0 || this.rows === 0) {
+      this.cols = null;
+      this.rows = 0;
+      this.sketch = false;
+      return;
+    }
+    if (this.rows <= keep) return;
+    const idx = thinIndex(this.rows, keep);
+    const cols = new Map<string, Column>();
+    for (const [k, c] of this.cols) {
+      c.padTo(this.rows);
+      const d = new Column(idx.length);
+      for (const i of idx) d.push(c.data[i]);
+      cols.set(k, d);
+    }
+    this.cols = cols;
+    this.rows = idx.length;
+    this.sketch = true;
+    this.sketchKeep = keep;
   }
 
   private busy: Promise<void> | null = null;
@@ -193,25 +234,25 @@ export class MetricsTail {
     const t = new MetricsTail(this.file);
     await t.catchUp();
     // Only what this tail has already seen; newer lines reach it through its own poll().
-    if (this.cols) return; // rebuilt meanwhile by another request
+    if (this.cols && !this.sketch) return; // rebuilt meanwhile by another request
     this.cols = t.cols;
-    for (const c of this.cols?.values() ?? []) c.length = Math.min(c.length, this.count);
+    this.rows = Math.min(t.rows, this.count);
+    this.sketch = false;
+    for (const c of this.cols?.values() ?? []) c.length = Math.min(c.length, this.rows);
   }
 
   /** The train columns (padded to equal length) thinned to at most `max` points (every k-th and the last). */
   async snapshot(max = Infinity): Promise<{ columns: Record<string, number[]>; count: number; stride: number }> {
     await this.catchUp();
-    if (!this.cols) await this.reload();
-    const count = this.count;
-    const stride = count > max ? Math.ceil(count / max) : 1;
-    const idx: number[] = [];
-    for (let i = 0; i < count; i += stride) idx.push(i);
-    if (count && idx[idx.length - 1] !== count - 1) idx.push(count - 1);
+    if (!this.cols || (this.sketch && max > this.sketchKeep)) await this.reload();
+    const rows = this.rows;
+    const idx = thinIndex(rows, max);
     const columns: Record<string, number[]> = {};
     for (const [k, c] of this.cols ?? []) {
-      c.padTo(count);
+      c.padTo(rows);
       columns[k] = idx.map((i) => c.data[i]);
     }
-    return { columns, count, stride };
+    const count = this.count;
+    return { columns, count, stride: idx.length ? Math.max(1, Math.round(count / idx.length)) : 1 };
   }
 }

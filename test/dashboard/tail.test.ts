@@ -41,6 +41,16 @@ describe("dashboard: metrics tail", () => {
       fs.appendFileSync(file, lines[0] + "\n");
       t.poll();
       assert.deepEqual((await t.snapshot()).columns, expected(file));
+      // A sketch: thinned history, later records in full; asking for more points re-reads the file.
+      t.dropColumns(5);
+      assert.ok(t.bytes() > 0);
+      fs.appendFileSync(file, lines[1] + "\n");
+      t.poll();
+      const sk = await t.snapshot(5);
+      assert.ok(sk.columns.step.length <= 7, `sketch rows ${sk.columns.step.length}`);
+      assert.equal(sk.columns.step.at(-1), expected(file).step.at(-1), "the newest record is in the sketch");
+      assert.equal(sk.count, expected(file).step.length);
+      assert.deepEqual((await t.snapshot()).columns, expected(file), "full resolution comes back from the file");
       // Thinning keeps the first and last points.
       const s = await t.snapshot(5);
       assert.equal(s.columns.step[0], expected(file).step[0]);
