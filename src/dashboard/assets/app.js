@@ -86,10 +86,16 @@ async function loadSelected() {
   state.selected = state.selected.filter((id) => state.runs.some((r) => r.id === id));
   // A few at a time, drawing as they come, so the first curves show before the last run is parsed.
   const todo = state.selected.filter((id) => !state.data.has(id));
+  // Drawing every chart costs more with each run, so while loading: the first run at once, then at
+  // most one redraw every 2 s.
+  let lastDraw = 0;
   const worker = async () => {
     for (let id = todo.shift(); id !== undefined; id = todo.shift()) {
       await loadRun(id);
-      scheduleRender();
+      if (performance.now() - lastDraw > 2000) {
+        lastDraw = performance.now();
+        scheduleRender();
+      }
     }
   };
   await Promise.all([worker(), worker(), worker()]);
