@@ -199,14 +199,14 @@ function panelSpecs() {
     const d = state.data.get(id);
     const evs = d.evals.filter((e) => e.val_loss && typeof e.val_loss === "object");
     const sources = [...new Set(evs.flatMap((e) => Object.keys(e.val_loss)))];
-    sources.forEach((s, si) => val.push({ label: `${nameOf(id)} ${s}`, color: colorOf(id), dash: DASHES[si % DASHES.length], x: evs.map((e) => evalX(d, e, o.x)), y: evs.map((e) => e.val_loss[s] ?? null) }));
+    sources.forEach((s, si) => val.push({ label: `${nameOf(id)} ${s}`, color: colorOf(id), dash: DASHES[si % DASHES.length], markers: true, x: evs.map((e) => evalX(d, e, o.x)), y: evs.map((e) => e.val_loss[s] ?? null) }));
     for (const k of ["val_loss_swa_mean", "val_loss_ema_mean"]) {
       const w = evs.filter((e) => typeof e[k] === "number");
       if (w.length) val.push({ label: `${nameOf(id)} ${k.slice(9, 12).toUpperCase()} mean`, color: colorOf(id), width: 1, points: true, x: w.map((e) => evalX(d, e, o.x)), y: w.map((e) => e[k]) });
     }
     const tev = d.evals.filter((e) => e.tasks && typeof e.tasks === "object");
     const names = [...new Set(tev.flatMap((e) => Object.keys(e.tasks)))];
-    names.forEach((t, ti) => tasks.push({ label: `${nameOf(id)} ${t}`, color: colorOf(id), dash: DASHES[ti % DASHES.length], x: tev.map((e) => evalX(d, e, o.x)), y: tev.map((e) => (typeof e.tasks[t] === "number" ? e.tasks[t] : null)) }));
+    names.forEach((t, ti) => tasks.push({ label: `${nameOf(id)} ${t}`, color: colorOf(id), dash: DASHES[ti % DASHES.length], markers: true, x: tev.map((e) => evalX(d, e, o.x)), y: tev.map((e) => (typeof e.tasks[t] === "number" ? e.tasks[t] : null)) }));
   }
   specs.push({ name: "val", title: "Validation loss per source", sub: "nats/token; dash pattern = source", yLabel: "loss", lines: val });
   const simple = (name, title, key, yLabel, sub) => {

@@ -51,7 +51,8 @@ function align(lines, logx, logy) {
 
 /**
  * A chart panel: holds one uPlot instance in `el`, rebuilt when the series or scales change.
- * spec: { title, xLabel, yLabel, logx, logy, lines: [{label, color, dash, width, alpha, x, y, points}] }
+ * spec: { title, xLabel, yLabel, logx, logy, lines: [{label, color, dash, width, alpha, x, y, points, markers}] }
+ * (points: markers only, no line; markers: a line with markers)
  */
 export class ChartPanel {
   constructor(el) {
@@ -62,7 +63,7 @@ export class ChartPanel {
 
   draw(spec) {
     const data = align(spec.lines, spec.logx, spec.logy);
-    const key = JSON.stringify([spec.lines.map((l) => [l.label, l.color, l.dash, l.alpha, l.width, l.points]), spec.logx, spec.logy, spec.xLabel, spec.yLabel]);
+    const key = JSON.stringify([spec.lines.map((l) => [l.label, l.color, l.dash, l.alpha, l.width, l.points, l.markers]), spec.logx, spec.logy, spec.xLabel, spec.yLabel]);
     this.el.dataset.series = String(spec.lines.length);
     this.el.dataset.points = String(Math.max(0, ...spec.lines.map((l) => l.x.length)));
     if (this.u && key === this.key) {
@@ -91,7 +92,7 @@ export class ChartPanel {
           dash: l.dash && l.dash.length ? l.dash : undefined,
           spanGaps: !l.points,
           paths: l.points ? () => null : undefined,
-          points: l.points ? { show: true, size: 7, stroke: l.color, fill: l.color } : { show: false },
+          points: l.points ? { show: true, size: 7, stroke: l.color, fill: l.color } : l.markers ? { show: true, size: 5, stroke: l.color, fill: l.color } : { show: false },
           value: (u, v) => fmtNum(v),
         })),
       ],
