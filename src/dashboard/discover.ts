@@ -45,6 +45,9 @@ export interface SweepSummary {
   runs: number;
 }
 
+/** Held by the process training in a run directory (the trainer's lock; see train/). */
+export const LOCK_FILE = "train.lock";
+
 const SKIP = new Set(["node_modules", "report", "swa", "eval", "tensorboard"]);
 const MAX_DEPTH = 8;
 
@@ -151,6 +154,17 @@ export function inferStatus(x: StatusInput): { status: RunStatus; detail: string
   return { status: "stale", detail: ago === null ? "no metrics yet" : `no update for ${fmtAgo(ago)} (step ${x.step}${x.steps ? ` of ${x.steps}` : ""})` };
 }
 
+/** The trainer's lock file (train.lock: {pid, host, started}) read as a "running" status. */
+function lockAsStatus(dir: string): RunStatusFile | undefined {
+  try {
+    const l = JSON.parse(fs.readFileSync(path.join(dir, LOCK_FILE), "utf8"));
+    if (typeof l?.pid !== "number") return undefined;
+    return { state: "running", pid: l.pid, host: typeof l.host === "string" ? l.host : "", time: String(l.started ?? "") };
+  } catch {
+    return undefined;
+  }
+}
+
 const summaryCache = new Map<string, { key: string; resolved: { steps: number | null } ; last: Record<string, unknown> | undefined }>();
 
 /** The run list entry of one run directory. */
@@ -176,7 +190,9 @@ export function summarizeRun(e: Entry, opts: { now: number; staleAfterS: number 
     summaryCache.set(e.dir, c);
   }
   const last = c.last;
-  const file = readRunStatus(e.dir);
+  // RUN/status.json (io/run-log.ts) says how a run ended; while training, the trainer's lock file
+  // ({pid, host, started}) says which process holds the run.
+  const file = readRunStatus(e.dir) ?? lockAsStatus(e.dir);
   const step = typeof last?.step === "number" ? last.step : 0;
   const s = inferStatus({ step, steps: c.resolved.steps, updated: st ? st.mtimeMs : null, now: opts.now, staleAfterS: opts.staleAfterS, file, alive: file?.state === "running" ? statusProcessAlive(file) : undefined });
   const rootName = e.rel === "." ? path.basename(e.dir) : e.rel;

@@ -38,7 +38,7 @@ export function readRunStatus(runDir: string): RunStatusFile | undefined {
 
 /** Whether the process that wrote a "running" status is still alive (same host only; else unknown). */
 export function statusProcessAlive(st: RunStatusFile): boolean | undefined {
-  if (st.host !== os.hostname()) return undefined;
+  if (st.host && st.host !== os.hostname()) return undefined;
   try {
     process.kill(st.pid, 0);
     return true;

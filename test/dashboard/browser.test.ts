@@ -67,7 +67,7 @@ describe("dashboard: in a browser", { skip }, () => {
   it("lists the runs of the fixture directory with their status", async () => {
     await open("runs=0:finished");
     const rows = await page.$$eval(".run", (els) => els.map((e) => [e.querySelector(".name")!.textContent, e.querySelector(".badge")!.textContent]));
-    assert.deepEqual(Object.fromEntries(rows), { broken: "failed", finished: "finished", live: "running", old: "stale", "study/runs/s1-constant": "running" });
+    assert.deepEqual(Object.fromEntries(rows), { broken: "failed", finished: "finished", held: "running", live: "running", old: "stale", "study/runs/s1-constant": "running" });
     assert.equal(await page.$$eval(".sweep-item", (els) => els.length), 1);
     // The run's evaluation table and its samples (samples.jsonl, from the demo).
     const text = await page.$eval("#evals", (e) => e.textContent!);

@@ -1,7 +1,8 @@
 // A directory of runs for the dashboard tests, built from a real run of `smol demo` (its
 // config.resolved.json and metrics.jsonl in test/fixtures/dashboard/demo): "finished" (the whole
 // run), "live" (its first half, a different learning rate, updated just now), "old" (stale: not
-// updated for hours) and "broken" (its status.json says it failed), plus a sweep (docs/micro-study's
+// updated for hours), "held" (as old, but the trainer's train.lock names a live process) and
+// "broken" (its status.json says it failed), plus a sweep (docs/micro-study's
 // results.json) with one run below it.
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -36,8 +37,12 @@ export function makeRunsFixture(): RunsFixture {
   const half = lines.slice(0, Math.floor(lines.length / 2));
   write("live", { ...cfg, config: { ...cfg.config, optimizer: { ...cfg.config.optimizer, lr: cfg.config.optimizer.lr / 2 } } }, half);
   const old = write("old", cfg, half);
+  // "held": not updated for hours, but the trainer's lock names a live process (this one).
+  const held = write("held", cfg, half);
+  fs.writeFileSync(path.join(held, "train.lock"), JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString() }) + "\n");
   const past = new Date(Date.now() - 6 * 3600 * 1000);
   fs.utimesSync(path.join(old, "metrics.jsonl"), past, past);
+  fs.utimesSync(path.join(held, "metrics.jsonl"), past, past);
   const broken = write("broken", cfg, half.slice(0, 5));
   fs.writeFileSync(path.join(broken, "status.json"), JSON.stringify({ state: "failed", pid: 1, host: "x", time: new Date().toISOString(), error: "non-finite loss" }));
   fs.mkdirSync(path.join(root, "study"), { recursive: true });

@@ -96,10 +96,11 @@ describe("dashboard: server", () => {
     assert.equal(r.status, 200);
     const l = JSON.parse(r.body);
     const byName = Object.fromEntries(l.runs.map((x: any) => [x.name, x]));
-    assert.deepEqual(Object.keys(byName).sort(), ["broken", "finished", "live", "old", "study/runs/s1-constant"]);
+    assert.deepEqual(Object.keys(byName).sort(), ["broken", "finished", "held", "live", "old", "study/runs/s1-constant"]);
     assert.equal(byName.finished.status, "finished");
     assert.equal(byName.live.status, "running");
     assert.equal(byName.old.status, "stale");
+    assert.equal(byName.held.status, "running", "the trainer's lock names a live process");
     assert.equal(byName.broken.status, "failed");
     assert.equal(l.sweeps.length, 1);
     assert.equal(byName["study/runs/s1-constant"].sweep, l.sweeps[0].id);

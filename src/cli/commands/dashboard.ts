@@ -12,8 +12,9 @@ export const command: Command = {
 Serves a local web app over the run and sweep directories found (recursively) under each DIR
 (default: runs/ if it exists, else the current directory), then prints its address; Ctrl-C stops it.
 
-  - run list with status: running, finished, failed (RUN/status.json says so) or stale (not finished
-    and not updated for --stale-after seconds)
+  - run list with status: running (the trainer's train.lock names a live process, or metrics.jsonl
+    changed within --stale-after), finished (last step reached), failed (RUN/status.json says so)
+    or stale (none of these)
   - charts that update live as metrics.jsonl grows (pushed with server-sent events): training loss
     (raw and a bias-corrected EMA, adjustable), validation loss per source, learning rate, gradient
     norm, throughput, tokens per source, benchmark tasks; x-axis by step, tokens, FLOPs or time;
