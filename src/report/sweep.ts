@@ -10,6 +10,7 @@ import { computeOptimal, fitChinchilla, predictLoss, type ChinchillaFit } from "
 import { readResults, type SweepPoint, type SweepResults } from "../sweep/results.js";
 import { readMetrics, type MetricRecord } from "../train/metrics.js";
 import { lowerEnvelope } from "./envelope.js";
+import { autoAlpha, emaDebiased, emaStart, type EmaState } from "./smooth.js";
 import { figure, fmtCell, htmlTable, page, type Cell } from "./html.js";
 import { chart, escapeXml, paletteColor, sequentialColor, type Series } from "./svg.js";
 
@@ -44,12 +45,6 @@ const human = (x: number): string => {
 const f4 = (x: number) => x.toFixed(4);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
-function smooth(ys: number[], init?: number, alpha = 0.9): number[] {
-  const out: number[] = [];
-  let s = init ?? ys[0] ?? 0;
-  for (const y of ys) out.push((s = alpha * s + (1 - alpha) * y));
-  return out;
-}
 
 const sizeColor = (i: number, n: number) => sequentialColor(n <= 1 ? 0.35 : (i / (n - 1)) * 0.85);
 
@@ -187,7 +182,8 @@ function curveFigures(L: Loaded): Fig[] {
     const constant = jobs.find((j) => j.kind === "constant");
     const constRecs = (constant && metrics.get(constant.id)?.filter((x) => x.type === "train")) || [];
     if (!constRecs.length) continue;
-    const constSmooth = smooth(constRecs.map((x) => x.loss as number));
+    const alpha = autoAlpha(constRecs.length);
+    const constSmooth = emaDebiased(constRecs.map((x) => x.loss as number), alpha);
     const tokensOf = (recs: MetricRecord[]) => recs.map((x) => (x.step as number) * r.tokens_per_step);
     const loss: Series[] = [{ name: "constant LR", x: tokensOf(constRecs), y: constSmooth, color: "#444444", width: 1.8 }];
     const lr: Series[] = [{ name: "constant LR", x: tokensOf(constRecs), y: constRecs.map((x) => x.lr as number), color: "#444444", width: 1.8 }];
@@ -197,14 +193,12 @@ function curveFigures(L: Loaded): Fig[] {
       for (const j of jobs.filter((x) => x.budget === b.tokens && x.kind !== "constant").sort((x, y) => rank(x) - rank(y))) {
         const recs = metrics.get(j.id)?.filter((x) => x.type === "train") ?? [];
         if (!recs.length) continue;
-        let init: number | undefined;
-        if (j.kind === "cooldown") {
-          const k = constRecs.findIndex((x) => (x.step as number) >= b.branch_step);
-          init = k >= 0 ? constSmooth[k] : undefined;
-        }
+        // A cooldown branch continues the EMA of its parent up to the branch point.
+        const state: EmaState = emaStart();
+        if (j.kind === "cooldown") emaDebiased(constRecs.filter((x) => (x.step as number) <= b.branch_step).map((x) => x.loss as number), alpha, state);
         const label = j.kind === "cosine" ? `cosine ${human(b.tokens)}` : `${j.shape} cooldown ${human(b.tokens)}`;
         const dash = j.kind === "cosine" ? "7 4" : j.shape === r.cooldown.shape ? undefined : "2 3";
-        loss.push({ name: label, x: tokensOf(recs), y: smooth(recs.map((x) => x.loss as number), init), color, dash, width: j.kind === "cosine" ? 1.4 : 1.8 });
+        loss.push({ name: label, x: tokensOf(recs), y: emaDebiased(recs.map((x) => x.loss as number), alpha, state), color, dash, width: j.kind === "cosine" ? 1.4 : 1.8 });
         lr.push({ name: label, x: tokensOf(recs), y: recs.map((x) => x.lr as number), color, dash, width: j.kind === "cosine" ? 1.4 : 1.8 });
       }
     });
@@ -214,7 +208,7 @@ function curveFigures(L: Loaded): Fig[] {
     const pad = (hi - lo) * 0.06 || 0.05;
     figs.push({
       name: `curves-${s.name}`,
-      svg: chart(loss, { title: `Training loss — ${s.name} (N ${human(s.params)})`, subtitle: "EMA-smoothed (0.9) training loss; branches start from the constant run's smoothed value", xLabel: "tokens", yLabel: "train loss (nats/token)", yDomain: [lo - pad, hi + pad], id: `curves-${s.name}` }),
+      svg: chart(loss, { title: `Training loss — ${s.name} (N ${human(s.params)})`, subtitle: `training loss, bias-corrected EMA (weight ${alpha.toFixed(2)}); branches continue the constant run's average`, xLabel: "tokens", yLabel: "train loss (nats/token)", yDomain: [lo - pad, hi + pad], id: `curves-${s.name}` }),
       caption: `Training loss of every run of size ${s.name}: the constant-LR run (grey), the cooldown branches (solid, one colour per budget), cosine baselines (dashed) and extra cooldown shapes (dotted). The y-axis starts after the first 15% of tokens.`,
     });
     figs.push({

@@ -13,6 +13,7 @@ import { tokenizerFingerprint } from "../../data/shards.js";
 import { generate } from "../../models/generate.js";
 import { loadModel } from "../../models/hf.js";
 import { writeRunReport } from "../../report/run.js";
+import { writeSamples, type Sample } from "../../report/samples.js";
 import { readConfigFile, resolveTrainConfig } from "../../train/config.js";
 import { readMetrics } from "../../train/metrics.js";
 import { writeFileAtomic } from "../../io/atomic.js";
@@ -107,11 +108,14 @@ Options:
     })));
     const model = loadModel(summary.lastCheckpoint, cliBackend(), { withGrad: false });
     console.log("\nsamples from the final model (temperature 0.7, top-k 40):");
+    const samples: Sample[] = [];
     for (const prompt of ["The old man", "function parse(", "Question: Tom has 3 apples"]) {
       const ids = tok.encode(prompt);
       const r = generate(model, ids, { maxNewTokens: 40, temperature: 0.7, topK: 40, topP: 1, seed: 1, stopIds: tok.eosId === undefined ? [] : [tok.eosId] });
       console.log(`  ${JSON.stringify(prompt + tok.decode(r.ids, true))}`);
+      samples.push({ step: summary.steps, prompt, completion: tok.decode(r.ids, true), temperature: 0.7, top_k: 40, top_p: 1, seed: 1 });
     }
+    writeSamples(runDir, samples); // shown by smol report and smol dashboard
     const files = writeRunReport(runDir);
     console.log(`\nrun directory: ${runDir}\nplots: ${files.join(", ")}\ntotal time ${duration((performance.now() - t0) / 1000)}`);
     console.log(`next: smol generate --model ${summary.lastCheckpoint} --prompt "Once upon a time"`);
