@@ -23,6 +23,8 @@ const COMMANDS: Array<[name: string, load: () => Promise<{ command: Command }>]>
   ["report", () => import("./commands/report.js")],
   ["tokenizer", () => import("./commands/tokenizer.js")],
   ["tokenize", () => import("./commands/tokenize.js")],
+  ["sft", () => import("./commands/sft.js")],
+  ["dpo", () => import("./commands/dpo.js")],
 ];
 
 const VERSION = "0.1.0";
