@@ -36,10 +36,14 @@ export function checkMessages(v: unknown, key: string): ChatMessage[] | string {
   return v.map((m) => ({ role: m.role, content: m.content }));
 }
 
-async function* records(patterns: readonly string[], columns: string[], onBad: BadInputPolicy, stats: ReadStats): AsyncGenerator<{ rec: Record<string, unknown> } & Located> {
+async function* records(patterns: readonly string[], columns: string[], onBad: BadInputPolicy, stats: ReadStats, check: (rec: Record<string, unknown>) => string | undefined): AsyncGenerator<{ rec: Record<string, unknown> } & Located> {
   const bad = new BadInput(onBad, stats);
-  // Records travel as JSON text through the shared readers (which own decompression and line numbers).
-  const asText = (rec: Record<string, unknown>) => JSON.stringify(rec);
+  // Records travel as JSON text through the shared readers (which own decompression and line
+  // numbers); a row that fails `check` is reported there, in file order.
+  const asText = (rec: Record<string, unknown>) => {
+    const problem = check(rec);
+    return problem === undefined ? JSON.stringify(rec) : { error: problem };
+  };
   for (const file of expandPaths(patterns)) {
     stats.files++;
     const fmt = formatOf(file);
@@ -53,13 +57,15 @@ async function* records(patterns: readonly string[], columns: string[], onBad: B
 export async function readSftRows(patterns: readonly string[], opts: { onBad?: BadInputPolicy; field?: string; stats?: ReadStats } = {}): Promise<SftRow[]> {
   const stats = opts.stats ?? newReadStats();
   const field = opts.field ?? "messages";
-  const bad = new BadInput(opts.onBad ?? "fail", stats);
   const out: SftRow[] = [];
-  for await (const { rec, file, line } of records(patterns, [field], opts.onBad ?? "fail", stats)) {
+  const check = (rec: Record<string, unknown>) => {
     const m = checkMessages(rec[field], field);
-    if (typeof m === "string") bad.report(file, line, m, 'SFT rows need {"messages": [{"role": …, "content": …}, …]}; pass on_bad: skip to drop bad rows');
-    else if (!m.some((x) => x.role === "assistant")) bad.report(file, line, "the conversation has no assistant message (nothing to train on)");
-    else out.push({ messages: m, file, line });
+    if (typeof m === "string") return m;
+    if (!m.some((x) => x.role === "assistant")) return "the conversation has no assistant message (nothing to train on)";
+    return undefined;
+  };
+  for await (const { rec, file, line } of records(patterns, [field], opts.onBad ?? "fail", stats, check)) {
+    out.push({ messages: checkMessages(rec[field], field) as ChatMessage[], file, line });
   }
   stats.docs = out.length;
   if (!out.length) throw new DataError(`${patterns.join(", ")}: no usable conversations${stats.skipped ? ` (${stats.skipped} skipped: ${stats.problems[0]})` : ""}`);
@@ -69,10 +75,19 @@ export async function readSftRows(patterns: readonly string[], opts: { onBad?: B
 /** Read preference pairs. Message-list `chosen`/`rejected` that repeat the prompt (UltraFeedback binarized) are cut to the answer. */
 export async function readPreferenceRows(patterns: readonly string[], opts: { onBad?: BadInputPolicy; stats?: ReadStats } = {}): Promise<PreferenceRow[]> {
   const stats = opts.stats ?? newReadStats();
-  const bad = new BadInput(opts.onBad ?? "fail", stats);
   const out: PreferenceRow[] = [];
-  const hint = 'preference rows need "prompt", "chosen" and "rejected", each a string or a list of messages; pass on_bad: skip to drop bad rows';
-  for await (const { rec, file, line } of records(patterns, ["prompt", "chosen", "rejected"], opts.onBad ?? "fail", stats)) {
+  const check = (rec: Record<string, unknown>) => (typeof preferenceRow(rec) === "string" ? (preferenceRow(rec) as string) : undefined);
+  for await (const { rec, file, line } of records(patterns, ["prompt", "chosen", "rejected"], opts.onBad ?? "fail", stats, check)) {
+    out.push({ ...(preferenceRow(rec) as Omit<PreferenceRow, "file" | "line">), file, line });
+  }
+  stats.docs = out.length;
+  if (!out.length) throw new DataError(`${patterns.join(", ")}: no usable preference pairs${stats.skipped ? ` (${stats.skipped} skipped: ${stats.problems[0]})` : ""}`);
+  return out;
+}
+
+/** A preference row's values, or its problem. */
+function preferenceRow(rec: Record<string, unknown>): Omit<PreferenceRow, "file" | "line"> | string {
+  {
     const vals: Partial<Record<"prompt" | "chosen" | "rejected", string | ChatMessage[]>> = {};
     let problem: string | undefined;
     for (const k of ["prompt", "chosen", "rejected"] as const) {
@@ -98,10 +113,7 @@ export async function readPreferenceRows(patterns: readonly string[], opts: { on
         vals[k] = c;
       }
     }
-    if (problem) bad.report(file, line, problem, hint);
-    else out.push({ prompt: vals.prompt!, chosen: vals.chosen!, rejected: vals.rejected!, file, line });
+    if (problem) return problem;
+    return { prompt: vals.prompt!, chosen: vals.chosen!, rejected: vals.rejected! };
   }
-  stats.docs = out.length;
-  if (!out.length) throw new DataError(`${patterns.join(", ")}: no usable preference pairs${stats.skipped ? ` (${stats.skipped} skipped: ${stats.problems[0]})` : ""}`);
-  return out;
 }
