@@ -25,6 +25,7 @@ const COMMANDS: Array<[name: string, load: () => Promise<{ command: Command }>]>
   ["tokenize", () => import("./commands/tokenize.js")],
   ["sft", () => import("./commands/sft.js")],
   ["dpo", () => import("./commands/dpo.js")],
+  ["serve", () => import("./commands/serve.js")],
 ];
 
 const VERSION = "0.1.0";
