@@ -38,7 +38,9 @@ Options:
   --data PATH          data for val: a text/JSONL file ("text" field) or a shard directory
   --seq-len N          val window length (default: the run's seq_len, else the model's context)
   --shots K            GSM8K shots (default 5)
-  --max-new-tokens N   GSM8K generation budget (default 256)
+  --max-new-tokens N   GSM8K generation budget (default 256; ifeval: 1280)
+  --responses FILE     ifeval only: score these {"prompt", "response"} lines (no model needed)
+  --details DIR        ifeval: write DIR/eval_results_strict.jsonl and eval_results_loose.jsonl
 
 Tasks:
 ${taskLines}
@@ -46,18 +48,27 @@ ${taskLines}
 Groups:
 ${groupLines}
 
+IFEval (--tasks ifeval, alone): the 541 prompts of Zhou et al. (2023) with their verifiable
+instructions, checked as the google-research reference does; prompt_level_{strict,loose}_acc and
+inst_level_{strict,loose}_acc. With --model the responses are the model's greedy answers through
+its chat template; with --responses they are read from a file.
+
 MMLU needs the original CSVs: <subject>_test.csv (columns question,A,B,C,D,answer; no header)
 in <data-dir>/mmlu/test/ or a folder given as mmlu:DIR.
 
 Examples:
   smol eval --model runs/demo/step-400 --tasks hellaswag,arc_easy --limit 200
-  smol eval --model models/r2m --tasks val --data data/corpora/web.jsonl.gz --json results.json`,
+  smol eval --model models/r2m --tasks val --data data/corpora/web.jsonl.gz --json results.json
+  smol eval --tasks ifeval --responses responses.jsonl --details out/ifeval`,
   async run(argv) {
     const { values } = parseCommandArgs("eval", argv, {
       model: { type: "string" }, tasks: { type: "string" }, "data-dir": { type: "string" }, limit: { type: "string" },
       "batch-size": { type: "string" }, json: { type: "string" }, seed: { type: "string" }, tokenizer: { type: "string" },
       data: { type: "string" }, "seq-len": { type: "string" }, shots: { type: "string" }, "max-new-tokens": { type: "string" },
+      responses: { type: "string" }, details: { type: "string" },
     });
+    // IFEval (instruction following): scores given responses, or a chat model's own.
+    if (values.responses !== undefined || values.tasks === "ifeval") return (await import("./eval-ifeval.js")).runIfevalCli(values);
     const dir = requireOpt("eval", "model", values.model);
     const tasks = requireOpt("eval", "tasks", values.tasks);
     const opts = {
