@@ -145,6 +145,8 @@ export interface Gsm8kOptions {
   seed: number;
   maxNewTokens: number;
   onProgress?: (done: number, total: number) => void;
+  /** Wrap the k-shot prompt as a user turn of a chat template (instruct models). */
+  chat?: (text: string) => string;
 }
 
 /** Run GSM8K on `problems` with shots drawn from `train`. */
@@ -152,7 +154,8 @@ export function evalGsm8k<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: Token
   const items: Gsm8kItem[] = [];
   let generatedTokens = 0;
   problems.forEach((p, i) => {
-    const prompt = gsm8kPrompt(sampleShots(train, opts.shots, opts.seed, i), p.question);
+    const plain = gsm8kPrompt(sampleShots(train, opts.shots, opts.seed, i), p.question);
+    const prompt = opts.chat ? opts.chat(plain) : plain;
     const res = generateUntil(model, tok, tok.encode(prompt), { maxNewTokens: opts.maxNewTokens, stop: GSM8K_STOP, stopId: tok.eosId });
     generatedTokens += res.tokens;
     const gold = goldAnswer(p.answer);

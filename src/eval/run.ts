@@ -40,6 +40,8 @@ export interface EvalOptions {
   modelDir?: string;
   /** Progress within the current task. */
   onProgress?: (task: string, done: number, total: number) => void;
+  /** Instruct models (`smol eval --chat`): wrap each context / prompt as a user turn of the chat template. */
+  chat?: (text: string) => string;
 }
 
 export interface TaskMetric {
@@ -138,7 +140,8 @@ async function runOne<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: Tokenizer
   };
   switch (t.def.kind) {
     case "mc": {
-      const docs = loadChoiceDocs(t, dataDir, opts.limit);
+      let docs = loadChoiceDocs(t, dataDir, opts.limit);
+      if (opts.chat) docs = docs.map((d) => ({ ...d, contexts: d.contexts.map(opts.chat!) }));
       const r = evalChoiceDocs(model, tok, docs, { batchSize: opts.batchSize, onProgress: progress });
       const metrics: TaskMetric[] = t.def.metrics.map((name) => ({ name, ...r.metrics[name as "acc" | "acc_norm"], chance: r.chance, higherIsBetter: true }));
       return [finish(docs.length, metrics)];
@@ -146,7 +149,7 @@ async function runOne<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: Tokenizer
     case "lambada": {
       const file = findEvalFile(dataDir, t.def.file!, t.def.name, t.def.format ?? "");
       const docs = readJsonlRecords(file, opts.limit).map(lambadaDoc);
-      const reqs = docs.map((d) => docRequests(tok, { contexts: [d.context], continuations: [d.continuation], gold: 0 }).requests[0]);
+      const reqs = docs.map((d) => docRequests(tok, { contexts: [opts.chat ? opts.chat(d.context) : d.context], continuations: [d.continuation], gold: 0 }).requests[0]);
       const scores = scoreLoglik(model, reqs, { batchSize: opts.batchSize, greedy: true, onProgress: progress });
       const acc = meanWithStderr(scores.map((s) => (s[0].greedy ? 1 : 0)));
       const meanLl = scores.reduce((a, s) => a + s[0].logprob, 0) / scores.length;
@@ -160,7 +163,7 @@ async function runOne<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: Tokenizer
       const problems = readJsonlRecords(file, opts.limit).map(gsm8kProblem);
       const shots = shotsFor(t, opts);
       const train = shots > 0 ? readJsonlRecords(gsm8kTrainFile(dataDir)).map(gsm8kProblem) : [];
-      const r = evalGsm8k(model, tok, problems, train, { shots, seed: opts.seed ?? 1234, maxNewTokens: opts.maxNewTokens ?? 256, onProgress: progress });
+      const r = evalGsm8k(model, tok, problems, train, { shots, seed: opts.seed ?? 1234, maxNewTokens: opts.maxNewTokens ?? 256, onProgress: progress, chat: opts.chat });
       return [finish(problems.length, [
         { name: "em", ...r.metrics.em, chance: 0, higherIsBetter: true },
         { name: "em_strict", ...r.metrics.em_strict, chance: 0, higherIsBetter: true },

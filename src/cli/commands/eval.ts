@@ -9,6 +9,7 @@ import { runEvalTasks, type EvalResults } from "../../eval/run.js";
 import { GROUPS, TASKS } from "../../eval/tasks.js";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { loadModel } from "../../models/hf.js";
+import { ChatTemplate } from "../../models/chat.js";
 import { cliBackend } from "../backend.js";
 import { numberOpt, parseCommandArgs, requireOpt, type Command } from "../command.js";
 import { duration, Progress, table } from "../output.js";
@@ -39,6 +40,7 @@ Options:
   --seq-len N          val window length (default: the run's seq_len, else the model's context)
   --shots K            GSM8K shots (default 5)
   --max-new-tokens N   GSM8K generation budget (default 256; ifeval: 1280)
+  --chat               instruct models: each context/prompt is a user turn of the model's chat template
   --responses FILE     ifeval only: score these {"prompt", "response"} lines (no model needed)
   --details DIR        ifeval: write DIR/eval_results_strict.jsonl and eval_results_loose.jsonl
 
@@ -65,7 +67,7 @@ Examples:
       model: { type: "string" }, tasks: { type: "string" }, "data-dir": { type: "string" }, limit: { type: "string" },
       "batch-size": { type: "string" }, json: { type: "string" }, seed: { type: "string" }, tokenizer: { type: "string" },
       data: { type: "string" }, "seq-len": { type: "string" }, shots: { type: "string" }, "max-new-tokens": { type: "string" },
-      responses: { type: "string" }, details: { type: "string" },
+      responses: { type: "string" }, details: { type: "string" }, chat: { type: "boolean" },
     });
     // IFEval (instruction following): scores given responses, or a chat model's own.
     if (values.responses !== undefined || values.tasks === "ifeval") return (await import("./eval-ifeval.js")).runIfevalCli(values);
@@ -93,8 +95,11 @@ Examples:
     const progress = new Progress();
     let current = "";
     const t0 = performance.now();
+    // --chat: each context / prompt becomes a user turn of the model's chat template (an error if it has none).
+    const template = values.chat ? ChatTemplate.fromDir(dir) : undefined;
     const res = await runEvalTasks(model, tok, [tasks], {
       ...opts,
+      chat: template ? (text: string) => template.render([{ role: "user", content: text }], true) : undefined,
       onProgress: (task, done, total) => {
         if (task !== current) current = task;
         progress.update(`${task}: ${done}/${total} (${duration((performance.now() - t0) / 1000)})`, done === total);
