@@ -31,3 +31,14 @@ test("smol eval --chat wraps contexts in the chat template; no template is a cle
   const ok = await runSmol(["generate", "--model", chat, "--prompt", "hi", "--chat", "--max-new-tokens", "2", "--temperature", "0"]);
   assert.equal(ok.code, 0, ok.stderr);
 });
+
+test("smol eval --tasks ifeval --model: the chat model's own responses, scored and written in the reference's format", async () => {
+  const out = path.join(path.dirname(base), "ifeval");
+  const r = await runSmol(["eval", "--model", chat, "--tasks", "ifeval", "--limit", "3", "--max-new-tokens", "8", "--details", out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /inst_level_loose_acc/);
+  const lines = fs.readFileSync(path.join(out, "eval_results_strict.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(lines.length, 3);
+  assert.equal(typeof lines[0].response, "string");
+  assert.equal(lines[0].follow_instruction_list.length, lines[0].instruction_id_list.length);
+});
