@@ -31,7 +31,7 @@ function writeYaml(name: string, cfg: object): string {
   return f;
 }
 const sftCfg = writeYaml("sft.yaml", {
-  model: { from: base, add_chat_tokens: true }, data: { train: sftData }, max_length: 48, packing: true, epochs: 2, threads: 1,
+  model: { from: base, add_chat_tokens: true }, data: { train: sftData, eval: sftData }, max_length: 48, packing: true, epochs: 2, threads: 1,
   batch: { sequences_per_step: 4, micro_batch: 2 }, optimizer: { lr: 3e-3 }, schedule: { kind: "cosine", warmup_ratio: 0.1 }, checkpoint: { every: 2, keep_last: 2 },
 });
 
@@ -66,6 +66,8 @@ test("smol sft: a run, and a SIGKILLed run resumed, end bit-identical", async ()
   const recs = trainRecs(full);
   assert.equal(recs.length, recs[recs.length - 1].step);
   assert.ok((recs[recs.length - 1].loss as number) < (recs[0].loss as number), "the loss goes down");
+  const evals = readMetrics(path.join(full, "metrics.jsonl")).filter((r) => r.type === "eval");
+  assert.equal(typeof evals[evals.length - 1].eval_loss, "number", "held-out loss on assistant tokens at the end");
   const last = fs.readdirSync(full).filter((d) => d.startsWith("step-")).sort((a, b) => +b.slice(5) - +a.slice(5))[0];
   sftFinal = path.join(full, last);
   const tc = JSON.parse(fs.readFileSync(path.join(sftFinal, "tokenizer_config.json"), "utf8"));
@@ -80,7 +82,7 @@ test("smol sft: a run, and a SIGKILLed run resumed, end bit-identical", async ()
 test("smol dpo: the contract config, TRL metric names, step 1 = its pairs before the update, reference cache, SIGKILL-resume", async () => {
   assert.ok(sftFinal, "needs the SFT test's checkpoint");
   const cfg = writeYaml("dpo.yaml", {
-    model: { from: sftFinal }, reference: sftFinal, data: { train: pairsData, shuffle: false }, epochs: 1,
+    model: { from: sftFinal }, reference: sftFinal, data: { train: pairsData, eval: pairsData, shuffle: false }, epochs: 1,
     dpo: { beta: 0.5, loss: "sigmoid" }, batch: { pairs_per_step: 8, micro_batch: 2 }, optimizer: { lr: 1.0e-3 },
     schedule: { kind: "cosine", warmup_ratio: 0.1 }, threads: 1, checkpoint: { every: 1 },
   });
@@ -109,6 +111,11 @@ test("smol dpo: the contract config, TRL metric names, step 1 = its pairs before
   assert.ok(Math.abs((first["logps/rejected"] as number) - res.metrics["logps/rejected"]) < 1e-3);
   assert.ok(Math.abs(first["rewards/margins"] as number) < 1e-6);
   assert.notEqual(recs[2]["rewards/margins"], 0, "the policy moves away from the reference");
+  const ev = readMetrics(path.join(full, "metrics.jsonl")).filter((r) => r.type === "eval").pop()!;
+  for (const k of ["eval_loss", "eval_rewards/accuracies", "eval_rewards/margins"]) assert.equal(typeof ev[k], "number", k);
+  const cache = JSON.parse(fs.readFileSync(path.join(full, "reference_logps.json"), "utf8"));
+  assert.equal(cache.train.chosen.length, 24);
+  assert.equal(cache.eval.chosen.length, 24);
   const killed = path.join(root, "dpo-killed");
   await killAndResume(["dpo", cfg], killed, 1);
   assert.ok(weights(path.join(killed, "step-3")).equals(weights(path.join(full, "step-3"))), "final weights differ after SIGKILL + resume");
