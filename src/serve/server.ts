@@ -12,6 +12,7 @@ import { ChatTemplate, readChatTemplate, type ChatMessage } from "../models/chat
 import { loadModel } from "../models/hf.js";
 import type { LlamaModel } from "../models/llama.js";
 import { CHAT_REQUEST, COMPLETION_REQUEST, HttpError, parseBody } from "./protocol.js";
+import { decodesConcatenatively, IncrementalText } from "./detokenize.js";
 import { Scheduler } from "./scheduler.js";
 
 export interface ServeOptions {
@@ -52,6 +53,7 @@ export async function createServer(opts: ServeOptions): Promise<SmolServer> {
   const created = Math.floor(Date.now() / 1000);
   const stopIds = [tok.eosId, tok.tokenToId("<|im_end|>")].filter((x): x is number => x !== undefined);
   const log = opts.onLog ?? (() => {});
+  const incremental = decodesConcatenatively(tok);
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -103,7 +105,7 @@ export async function createServer(opts: ServeOptions): Promise<SmolServer> {
 
   function run(job: Job, chat: boolean, id: string, stream: boolean, includeUsage: boolean, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     return new Promise<void>((resolve) => {
-      const ids: number[] = [];
+      const decoded = new IncrementalText(tok, incremental);
       let produced = 0;
       let shown = 0; // characters of the final text already sent
       let final: string | undefined;
@@ -116,7 +118,7 @@ export async function createServer(opts: ServeOptions): Promise<SmolServer> {
       const send = (obj: object) => res.write(`data: ${JSON.stringify(obj)}\n\n`);
       /** The visible text so far, cut at a stop string (returns whether one was found). */
       const current = (): { text: string; stopped: boolean } => {
-        const full = tok.decode(ids, true);
+        const full = decoded.text();
         let cut = -1;
         for (const s of job.stop) {
           const at = s ? full.indexOf(s) : -1;
@@ -128,7 +130,7 @@ export async function createServer(opts: ServeOptions): Promise<SmolServer> {
         prompt: job.prompt, maxTokens: job.maxTokens, temperature: job.temperature, topK: 0, topP: job.topP, seed: job.seed, stopIds,
         onToken(tid: number) {
           produced++;
-          if (!stopIds.includes(tid)) ids.push(tid);
+          if (!stopIds.includes(tid)) decoded.push(tid);
           const cur = current();
           if (cur.stopped) final = cur.text;
           if (stream) {
