@@ -22,7 +22,7 @@ const OPTIMIZER = z.strictObject({
 });
 
 const SCHEDULE = z.strictObject({
-  kind: z.enum(SCHEDULE_KINDS as [string, ...string[]]).default("cosine").describe("constant, cosine or wsd"),
+  kind: z.enum(SCHEDULE_KINDS as [string, ...string[]]).default("cosine").describe("the LR schedule"),
   warmup_ratio: z.number().min(0).max(1).default(0).describe("warmup as a fraction of all steps (ceil, as transformers)"),
   final_fraction: z.number().min(0).max(1).default(0).describe("cosine: final LR / peak (transformers' cosine: 0)"),
   decay_fraction: z.number().gt(0).max(1).optional().describe("wsd: cooldown as a fraction of all steps"),
