@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
+import { parquetWriteBuffer } from "hyparquet-writer";
 import { loadTokenizer } from "../../src/data/tokenizer.js";
 import { newReadStats } from "../../src/data/jsonl.js";
 import { ChatTemplate, type ChatMessage } from "../../src/models/chat.js";
@@ -79,6 +80,11 @@ test("chat rows: JSONL(.gz), bad rows named by file and line or skipped and coun
   const pairs = await readPreferenceRows([pf], { onBad: "skip" });
   assert.deepEqual(pairs[0].chosen, [{ role: "assistant", content: "y" }], "the repeated prompt is cut from chosen");
   assert.deepEqual(pairs[0].rejected, [{ role: "assistant", content: "n" }]);
+  // Parquet with string columns (the reader takes only the three columns it needs).
+  const pq = path.join(root, "pairs.parquet");
+  fs.writeFileSync(pq, Buffer.from(parquetWriteBuffer({ columnData: [{ name: "prompt", data: ["1+1=", "2+2="] }, { name: "chosen", data: ["2", "4"] }, { name: "rejected", data: ["3", "5"] }, { name: "extra", data: [1, 2] }] })));
+  const fromPq = await readPreferenceRows([pq]);
+  assert.deepEqual(fromPq.map((r) => [r.prompt, r.chosen, r.rejected, r.line]), [["1+1=", "2", "3", 1], ["2+2=", "4", "5", 2]]);
 });
 
 test("a base model without a template: clear error, or ChatML tokens added with mean-initialised rows", () => {
