@@ -28,6 +28,8 @@ const COMMANDS: Array<[name: string, load: () => Promise<{ command: Command }>]>
   ["curate", () => import("./commands/curate.js")],
   ["serve", () => import("./commands/serve.js")],
   ["export", () => import("./commands/export.js")],
+  ["sft", () => import("./commands/sft.js")],
+  ["dpo", () => import("./commands/dpo.js")],
 ];
 
 const VERSION = "0.1.0";

@@ -3,7 +3,8 @@
 // its own filled positions, and RoPE uses its own position), so no pad token is ever attended.
 // Prompts are prefilled row by row (chunked); every decode step then runs the projections and
 // MLP of all unfinished rows as one [n, d] GEMM — the win over one-prompt-at-a-time decoding —
-// and attention per row. Finished rows leave the step. generate.ts keeps the one-prompt API.
+// and attention per row. Finished rows leave the step. generate.ts keeps the one-prompt API;
+// `smol serve` batches sequences that own separate caches through decodeStepCaches (same step).
 import type { FloatBuf } from "../backend/backend.js";
 import { ShapeError } from "../errors.js";
 import { Engine } from "../tensor/engine.js";
@@ -47,18 +48,19 @@ export function cacheRow<Fb extends FloatBuf>(cache: KVCache<Fb>, r: number): KV
   return view;
 }
 
+/** Where row i's keys and values go in layer l: its cache buffers (from position 0) and its position. */
+type RowSlot<Fb extends FloatBuf> = (i: number, l: number) => { k: Fb; v: Fb; pos: number };
+
 /**
- * One decode step: token ids[i] is appended to cache row rows[i] at position lengths[rows[i]]
- * (which then grows by one). Returns the final hidden states [n, d].
+ * The shared decode step: token ids[i] is appended at slot(i).pos of its cache; the linear layers
+ * run over all rows at once (decodeLinear), RoPE and attention per row. Returns the final hidden
+ * states [n, d] (before the output head).
  */
-export function decodeStep<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine<Fb>, ids: Int32Array, rows: readonly number[], cache: KVCache<Fb>, lengths: number[]): Tensor<Fb> {
+function decodeRows<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine<Fb>, ids: Int32Array, slot: RowSlot<Fb>): Tensor<Fb> {
   const c = model.config;
   const n = ids.length;
-  if (rows.length !== n) throw new ShapeError(`decodeStep: ${n} ids for ${rows.length} rows`);
   const [NH, NKV, HS] = [c.heads, c.kvHeads, c.headDim];
   const kvRow = NKV * HS;
-  const span = cache.maxT * kvRow;
-  for (const r of rows) if (lengths[r] + 1 > cache.maxT) throw new ShapeError(`decodeStep: row ${r} is full (${cache.maxT} positions)`);
   const p = (name: string) => model.params.get(name);
   const be = e.be;
   const scale = 1 / Math.sqrt(HS);
@@ -74,13 +76,12 @@ export function decodeStep<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine
     const kr = e.arena.alloc(kvRow);
     const lse = e.arena.alloc(NH);
     for (let i = 0; i < n; i++) {
-      const r = rows[i];
-      const pos = lengths[r];
+      const { k: kbuf, v: vbuf, pos } = slot(i, l);
       const qi = qr.data.subarray(i * NH * HS, (i + 1) * NH * HS) as Fb;
       be.ropeForward(qi, q.data.subarray(i * NH * HS, (i + 1) * NH * HS) as Fb, model.rope.cos, model.rope.sin, 1, 1, NH, HS, pos);
       be.ropeForward(kr, k.data.subarray(i * kvRow, (i + 1) * kvRow) as Fb, model.rope.cos, model.rope.sin, 1, 1, NKV, HS, pos);
-      const kc = cache.k[l].subarray(r * span, r * span + (pos + 1) * kvRow) as Fb;
-      const vc = cache.v[l].subarray(r * span, r * span + (pos + 1) * kvRow) as Fb;
+      const kc = kbuf.subarray(0, (pos + 1) * kvRow) as Fb;
+      const vc = vbuf.subarray(0, (pos + 1) * kvRow) as Fb;
       kc.set(kr, pos * kvRow);
       vc.set(v.data.subarray(i * kvRow, (i + 1) * kvRow), pos * kvRow);
       be.attentionForward(o.data.subarray(i * NH * HS, (i + 1) * NH * HS) as Fb, lse, qi, kc, vc, 1, 1, pos + 1, NH, NKV, HS, scale);
@@ -91,8 +92,43 @@ export function decodeStep<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine
     const u = decodeLinear(e, m, p(pre + "mlp.up_proj.weight"));
     h = F.add(e, h, decodeLinear(e, F.swiglu(e, g, u), p(pre + "mlp.down_proj.weight")));
   }
-  for (const r of rows) lengths[r]++;
   return F.rmsnorm(e, h, p("model.norm.weight"), c.normEps);
+}
+
+/**
+ * One decode step over rows of one batched cache: token ids[i] is appended to cache row rows[i] at
+ * position lengths[rows[i]] (which then grows by one). Returns the final hidden states [n, d].
+ */
+export function decodeStep<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine<Fb>, ids: Int32Array, rows: readonly number[], cache: KVCache<Fb>, lengths: number[]): Tensor<Fb> {
+  if (rows.length !== ids.length) throw new ShapeError(`decodeStep: ${ids.length} ids for ${rows.length} rows`);
+  const span = cache.maxT * cache.config.kvHeads * cache.config.headDim;
+  for (const r of rows) if (lengths[r] + 1 > cache.maxT) throw new ShapeError(`decodeStep: row ${r} is full (${cache.maxT} positions)`);
+  const h = decodeRows(model, e, ids, (i, l) => {
+    const r = rows[i];
+    return { k: cache.k[l].subarray(r * span, (r + 1) * span) as Fb, v: cache.v[l].subarray(r * span, (r + 1) * span) as Fb, pos: lengths[r] };
+  });
+  for (const r of rows) lengths[r]++;
+  return h;
+}
+
+/**
+ * One decode step for sequences that each own a one-sequence cache (continuous batching in `smol
+ * serve`: sequences join and leave between steps). Returns the logits [n, V] of the next token of
+ * each; every cache grows by one.
+ */
+export function decodeStepCaches<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine<Fb>, ids: Int32Array, caches: readonly KVCache<Fb>[]): Fb {
+  if (caches.length !== ids.length) throw new ShapeError(`decodeStep: ${ids.length} ids for ${caches.length} caches`);
+  for (const cache of caches) {
+    if (cache.batch !== 1) throw new ShapeError("decodeStep: each cache must hold one sequence");
+    if (cache.length + 1 > cache.maxT) throw new ShapeError(`decodeStep: a cache is full (${cache.maxT} positions)`);
+  }
+  return e.noGrad(() => {
+    const h = decodeRows(model, e, ids, (i, l) => ({ k: caches[i].k[l], v: caches[i].v[l], pos: caches[i].length }));
+    for (const cache of caches) cache.length += 1;
+    const logits = decodeLinear(e, h, model.headWeight()).data;
+    assertFiniteOutput(model.be, logits, "logits", ids.length * model.config.vocab);
+    return logits;
+  });
 }
 
 /**

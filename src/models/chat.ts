@@ -1,6 +1,8 @@
-// Chat prompts: render the tokenizer's own chat template (chat_template.jinja, else
-// tokenizer_config.json "chat_template", else a GGUF file's tokenizer.chat_template; a Jinja
-// template run with @huggingface/jinja) or, when it has none, SmolLM2's ChatML format.
+// Chat templates exactly as transformers applies them: read from a model or tokenizer directory
+// (or a GGUF file's tokenizer.chat_template)
+// (`chat_template.jinja`, what transformers 5 writes, else tokenizer_config.json "chat_template"),
+// rendered with @huggingface/jinja. There is no silent fallback: a directory without a template is
+// a clear error when chat is asked for. CHATML_TEMPLATE is what `add_chat_tokens` gives a base model.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Template } from "@huggingface/jinja";
@@ -12,37 +14,71 @@ export interface ChatMessage {
   content: string;
 }
 
-/** SmolLM2-Instruct's template (ChatML with a default system prompt omitted). */
+/** ChatML as SmolLM2-Instruct writes it (without its default system prompt). */
 export const CHATML_TEMPLATE =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
+/** The file transformers 5 saves the template in. */
+export const CHAT_TEMPLATE_FILE = "chat_template.jinja";
+
 /** The chat template stored with a model or tokenizer directory, if any. */
-export function readChatTemplate(dir: string): { template: string; bosToken?: string; eosToken?: string } | undefined {
-  if (/\.gguf$/i.test(dir) && fs.existsSync(dir) && fs.statSync(dir).isFile()) return ggufChatTemplate(dir);
+export function readChatTemplate(dir: string): { template: string; bosToken?: string; eosToken?: string; file: string } | undefined {
+  if (/\.gguf$/i.test(dir) && fs.existsSync(dir) && fs.statSync(dir).isFile()) {
+    const g = ggufChatTemplate(dir);
+    return g && { ...g, file: dir };
+  }
   const file = path.join(dir, "tokenizer_config.json");
-  const jinja = path.join(dir, "chat_template.jinja");
-  // transformers ≥ 4.43 saves the template as chat_template.jinja, which wins over the JSON key.
-  const fromJinja = fs.existsSync(jinja) ? fs.readFileSync(jinja, "utf8") : undefined;
-  if (!fs.existsSync(file)) return fromJinja === undefined ? undefined : { template: fromJinja };
-  let cfg: Record<string, unknown>;
-  try {
-    cfg = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+  let cfg: Record<string, unknown> = {};
+  if (fs.existsSync(file)) {
+    try {
+      cfg = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (e) {
+      throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+    }
   }
   const tokenText = (v: unknown) => (typeof v === "string" ? v : typeof v === "object" && v && "content" in v ? String((v as { content: unknown }).content) : undefined);
-  let template = fromJinja ?? cfg.chat_template;
+  const special = { bosToken: tokenText(cfg.bos_token), eosToken: tokenText(cfg.eos_token) };
+  const jinja = path.join(dir, CHAT_TEMPLATE_FILE);
+  if (fs.existsSync(jinja)) return { template: fs.readFileSync(jinja, "utf8"), ...special, file: jinja };
+  let template = cfg.chat_template;
   if (Array.isArray(template)) template = template.find((t) => t?.name === "default")?.template;
   if (typeof template !== "string") return undefined;
-  return { template, bosToken: tokenText(cfg.bos_token), eosToken: tokenText(cfg.eos_token) };
+  return { template, ...special, file };
+}
+
+/** A parsed chat template with the special tokens it may refer to. */
+export class ChatTemplate {
+  private readonly tpl: Template;
+  constructor(readonly source: string, readonly bosToken = "", readonly eosToken = "", readonly where = "chat template") {
+    try {
+      this.tpl = new Template(source);
+    } catch (e) {
+      throw new ConfigError(`${where}: the chat template does not parse (${(e as Error).message})`);
+    }
+  }
+
+  /** The template of a directory; a clear error when it has none. */
+  static fromDir(dir: string): ChatTemplate {
+    const found = readChatTemplate(dir);
+    if (!found) {
+      throw new ConfigError(`${dir} has no chat template (no ${CHAT_TEMPLATE_FILE}, no "chat_template" in tokenizer_config.json)`, [], "chat needs a chat model; a base model can gain ChatML tokens for SFT with model.add_chat_tokens: true in `smol sft`");
+    }
+    return new ChatTemplate(found.template, found.bosToken ?? "", found.eosToken ?? "", found.file);
+  }
+
+  render(messages: readonly ChatMessage[], addGenerationPrompt = false): string {
+    try {
+      return this.tpl.render({ messages, add_generation_prompt: addGenerationPrompt, bos_token: this.bosToken, eos_token: this.eosToken });
+    } catch (e) {
+      throw new ConfigError(`${this.where}: rendering failed (${(e as Error).message})`);
+    }
+  }
 }
 
 /** Render messages into the prompt text the model expects, ending with the assistant's turn. */
-export function renderChat(messages: ChatMessage[], dir?: string): string {
-  const found = dir ? readChatTemplate(dir) : undefined;
-  const tpl = new Template(found?.template ?? CHATML_TEMPLATE);
-  return tpl.render({ messages, add_generation_prompt: true, bos_token: found?.bosToken ?? "", eos_token: found?.eosToken ?? "" });
+export function renderChat(messages: ChatMessage[], dir: string): string {
+  return ChatTemplate.fromDir(dir).render(messages, true);
 }
 
 function ggufChatTemplate(file: string): { template: string; bosToken?: string; eosToken?: string } | undefined {

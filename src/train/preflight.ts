@@ -18,7 +18,8 @@ import { configHash, RunDir, sha256File, verifyManifest, type ResolvedRunFile, t
 export interface PreparedRun {
   cfg: TrainConfig;
   runDir: RunDir;
-  index: ShardIndex;
+  /** The shard index (absent for post-training runs, whose data comes from their own files). */
+  index?: ShardIndex;
   modelConfig: LlamaConfig;
   identity: RunIdentity;
   /** The tokenizer copied into checkpoints (checked against the shards), if any. */
@@ -68,8 +69,44 @@ export function dataIndexHash(dataDir: string): string {
   return sha256File(path.join(dataDir, "index.json"));
 }
 
+/**
+ * Data that is not a shard directory (post-training: SFT conversations, DPO pairs), checked and
+ * tokenized by its owner before the start: its identity, the tokenizer, and the model it trains.
+ */
+export interface ExternalData {
+  /** SHA-256 (or any stable digest) of the tokenized data: the data part of the run's identity. */
+  identity: string;
+  tokenizerFingerprint: string;
+  /** The tokenizer directory copied into checkpoints (with its chat template). */
+  tokenizerDir: string;
+  /** The model to train (e.g. model.from's config with a vocabulary grown by chat tokens). */
+  modelConfig: LlamaConfig;
+}
+
+/** Check a run whose data is not a shard directory (post-training); reading only. */
+function prepareExternal(cfg: TrainConfig, runDirPath: string, ext: ExternalData, from?: { checkpoint: string }): PreparedRun {
+  const problems: string[] = [];
+  if (cfg.model.from) {
+    try {
+      openCheckpoint(cfg.model.from).close();
+    } catch (e) {
+      if (!(e instanceof SmolError)) throw e;
+      problems.push(`model.from: ${e.message.split("\n")[0]}`);
+    }
+  }
+  if (cfg.batch.seq_len > ext.modelConfig.maxSeq) problems.push(`batch.seq_len: ${cfg.batch.seq_len} exceeds the model's context ${ext.modelConfig.maxSeq}`);
+  if (problems.length) throw new ConfigError("invalid training config", problems);
+  const runDir = new RunDir(runDirPath);
+  const identity: RunIdentity = { config_hash: configHash(cfg), data_index_sha256: ext.identity, tokenizer_fingerprint: ext.tokenizerFingerprint };
+  const existing = runDir.readResolved();
+  if (existing) runDir.checkIdentity(existing, identity);
+  else if (runDir.checkpoints().length) throw new ConfigError(`${runDir.dir} holds checkpoints but no ${path.basename(runDir.resolvedFile)}`, [], "use a new --run-dir");
+  return { cfg, runDir, modelConfig: ext.modelConfig, identity, tokenizerDir: ext.tokenizerDir, from, existing };
+}
+
 /** Check everything a start needs, reading only. Throws ConfigError (all problems), DataError or CheckpointError. */
-export function prepareRun(cfg: TrainConfig, runDirPath: string, opts: { from?: { checkpoint: string } } = {}): PreparedRun {
+export function prepareRun(cfg: TrainConfig, runDirPath: string, opts: { from?: { checkpoint: string }; external?: ExternalData } = {}): PreparedRun {
+  if (opts.external) return prepareExternal(cfg, runDirPath, opts.external, opts.from);
   const index = readIndex(cfg.data.dir);
   const problems: string[] = [];
   const sources = Object.keys(index.sources);

@@ -6,7 +6,8 @@ import * as fs from "node:fs";
 import type { Backend, FloatBuf } from "../backend/backend.js";
 import { defaultBackend } from "../backend/index.js";
 import type { TrainConfig } from "./config.js";
-import { prepareRun } from "./preflight.js";
+import type { LlamaModel } from "../models/llama.js";
+import { prepareRun, type ExternalData } from "./preflight.js";
 import { Trainer, type BatchSource, type Objective, type TrainHooks, type TrainSummary } from "./trainer.js";
 
 export interface TrainJob<Bt = unknown> {
@@ -23,10 +24,16 @@ export interface TrainJob<Bt = unknown> {
   source?: BatchSource<Bt>;
   objective?: Objective<Bt>;
   schedule?: (step: number) => number;
+  /** Data that is not a shard directory (post-training), checked by its owner: see prepareRun. */
+  external?: ExternalData;
+  /** Called under the lock before the trainer opens: write files the run needs (e.g. a reference cache). */
+  prepareDir?: (runDir: string) => void | Promise<void>;
+  /** Load the starting weights of a fresh run (instead of model.from / initialisation). */
+  loadStart?: (model: LlamaModel<FloatBuf>) => void;
 }
 
 export async function train<Bt>(job: TrainJob<Bt>): Promise<TrainSummary> {
-  const prepared = prepareRun(job.config, job.runDir, { from: job.from });
+  const prepared = prepareRun(job.config, job.runDir, { from: job.from, external: job.external });
   const be = job.backend ?? defaultBackend().backend;
   if (job.config.threads) be.setThreads(job.config.threads);
   const rd = prepared.runDir;
@@ -39,7 +46,8 @@ export async function train<Bt>(job: TrainJob<Bt>): Promise<TrainSummary> {
     if (now) rd.checkIdentity(now, prepared.identity);
     const removed = rd.cleanTemps();
     if (removed.length) job.hooks?.onLog?.(`removed ${removed.length} temporary file(s) left by an interrupted write: ${removed.join(", ")}`);
-    trainer = new Trainer<Bt>(be, prepared, job.hooks, { source: job.source, objective: job.objective, schedule: job.schedule });
+    await job.prepareDir?.(rd.dir);
+    trainer = new Trainer<Bt>(be, prepared, job.hooks, { source: job.source, objective: job.objective, schedule: job.schedule, loadStart: job.loadStart });
     trainer.open();
     if (!now) rd.writeResolved({ format: "smollab-run", version: 2, config_hash: prepared.identity.config_hash, identity: prepared.identity, config: job.config, model: prepared.modelConfig });
     return await trainer.run(job.signal);

@@ -111,13 +111,15 @@ export class Trainer<Bt = TokenBatch> {
   private tokensByStage: Record<string, number> = {};
   private resumedFrom: number | undefined;
   private tokenizer: Tokenizer | undefined;
+  private readonly loadStart: ((model: LlamaModel<FloatBuf>) => void) | undefined;
 
   constructor(
     readonly be: Backend<FloatBuf>,
     private readonly run_: PreparedRun,
     private readonly hooks: TrainHooks = {},
-    opts: { schedule?: (step: number) => number; source?: BatchSource<Bt>; objective?: Objective<Bt> } = {},
+    opts: { schedule?: (step: number) => number; source?: BatchSource<Bt>; objective?: Objective<Bt>; loadStart?: (model: LlamaModel<FloatBuf>) => void } = {},
   ) {
+    this.loadStart = opts.loadStart;
     const cfg = (this.cfg = run_.cfg);
     this.runDir = run_.runDir.dir;
     this.modelConfig = run_.modelConfig;
@@ -141,7 +143,7 @@ export class Trainer<Bt = TokenBatch> {
    */
   open(): void {
     const rd = this.run_.runDir;
-    this.valSets = loadValSets(this.cfg.data.dir, this.cfg.batch.seq_len, this.cfg.eval.tokens);
+    if (this.run_.index) this.valSets = loadValSets(this.cfg.data.dir, this.cfg.batch.seq_len, this.cfg.eval.tokens);
     const had = rd.checkpoints();
     const good = rd.latestGoodCheckpoint((m) => this.hooks.onLog?.(m), (dir) => this.restore(dir, true));
     if (had.length && !good) {
@@ -150,7 +152,8 @@ export class Trainer<Bt = TokenBatch> {
     if (good) return;
     if (this.run_.from) this.restore(this.run_.from.checkpoint, false);
     else {
-      if (this.cfg.model.from) readWeightsInto(this.cfg.model.from, this.model);
+      if (this.loadStart) this.loadStart(this.model);
+      else if (this.cfg.model.from) readWeightsInto(this.cfg.model.from, this.model);
       else this.model.initialize(this.cfg.seed);
       this.metrics.truncateAfter(0);
     }
@@ -264,9 +267,12 @@ export class Trainer<Bt = TokenBatch> {
         this.model.params.zeroGrad();
         let lossSum = 0;
         const bySource: Record<string, number> = {};
+        const objMetrics: Record<string, number> = {};
         for (let a = 0; a < accumulation; a++) {
           const out = this.objective.loss(this.model, e, this.source.next(si));
           for (const [s, n] of Object.entries(out.tokensBySource)) bySource[s] = (bySource[s] ?? 0) + n;
+          // Objective metrics (e.g. DPO rewards): the mean over the step's micro-batches, before the update.
+          for (const [k, v] of Object.entries(out.metrics ?? {})) objMetrics[k] = (objMetrics[k] ?? 0) + v / accumulation;
           lossSum += out.loss.data[0];
           e.backward(out.loss, 1 / accumulation);
           e.reset();
@@ -308,6 +314,7 @@ export class Trainer<Bt = TokenBatch> {
             tokens_per_s: tokPerS, elapsed_s: this.elapsed, flops: this.tokens * flops.train,
             tokens_by_source: { ...this.tokensBySource }, tokens_by_stage: { ...this.tokensByStage }, epochs: this.source.epochs(),
             ...(this.skipped ? { skipped_steps: this.skipped } : {}),
+            ...objMetrics,
           });
           windowStart = performance.now();
           windowTokens = 0;

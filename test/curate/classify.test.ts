@@ -16,7 +16,7 @@ import { parsePipeline } from "../../src/curate/config.js";
 import { runCurate } from "../../src/curate/pipeline.js";
 import { rng, runSmol, smolArgv } from "../helpers.js";
 import { savedTinyModel } from "../eval/fixture.js";
-import { faultyProxy, startTinyServer } from "./openai-server.js";
+import { faultyProxy, startTinyServer, withChatTemplate } from "./openai-server.js";
 import { randomWords, readRecords, tmpDir, vocabulary, writeJsonl } from "./helpers.js";
 
 test("answer parser: the last 'score: N' line, 0-5 only", () => {
@@ -38,7 +38,7 @@ test("annotate against a real smol serve endpoint (tiny model): retries, cache, 
     assert.equal(models.data[0].id, "tiny");
     const bad = await fetch(`${server.url}/chat/completions`, { method: "POST", body: JSON.stringify({ messages: [] }) });
     assert.equal(bad.status, 400);
-    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /messages must be a non-empty list/);
+    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /messages/);
     const docs = Array.from({ length: 6 }, (_, i) => ({ id: `d${i}`, text: `Document ${i}: plants make food from light.` }));
     const o = { endpoint: proxy.url, model: "tiny", prompt: FINEWEB_EDU_PROMPT, cacheFile: path.join(dir, "cache.jsonl"), concurrency: 2, retries: 3, backoffMs: 5, maxTokens: 8, temperature: 0, maxChars: 200 };
     // The first run is "interrupted": only the first 4 documents.
@@ -77,10 +77,10 @@ test("annotate against a real smol serve endpoint (tiny model): retries, cache, 
 
 test("smol serve as a process, smol curate annotate against it, killed and resumed", async () => {
   const dir = tmpDir("serve");
-  const modelDir = savedTinyModel(defaultBackend().backend, 4);
+  const modelDir = withChatTemplate(savedTinyModel(defaultBackend().backend, 4));
   const { spawn } = await import("node:child_process");
   const [cmd, ...pre] = smolArgv();
-  const p = spawn(cmd, [...pre, "serve", "--model", modelDir, "--port", "0", "--name", "judge", "--max-tokens-cap", "8"], { stdio: ["ignore", "pipe", "pipe"] });
+  const p = spawn(cmd, [...pre, "serve", "--model", modelDir, "--port", "0", "--name", "judge"], { stdio: ["ignore", "pipe", "pipe"] });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let out = "";

@@ -48,12 +48,13 @@ test("smol init with a tokenizer sizes the vocabulary, then generate streams tex
   assert.match(bad.stderr, /smollm2-135m/);
 });
 
-test("chat prompts use ChatML by default and the tokenizer's own template when present", () => {
+test("chat prompts use the directory's template (chat_template.jinja first); none is a clear error, never a silent fallback", () => {
   const msgs = [{ role: "user" as const, content: "Hi" }];
-  assert.equal(renderChat(msgs), "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
   const dir = path.join(tmp, "tpl");
   fs.mkdirSync(dir);
+  assert.throws(() => renderChat(msgs, dir), /has no chat template/);
   fs.writeFileSync(path.join(dir, "tokenizer_config.json"), JSON.stringify({ chat_template: "{{ bos_token }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}", bos_token: "<s>" }));
   assert.equal(renderChat(msgs, dir), "<s>[user]Hi[assistant]");
-  assert.ok(CHATML_TEMPLATE.includes("<|im_start|>"));
+  fs.writeFileSync(path.join(dir, "chat_template.jinja"), CHATML_TEMPLATE);
+  assert.equal(renderChat(msgs, dir), "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
 });

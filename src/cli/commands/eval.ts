@@ -11,6 +11,7 @@ import { GROUPS, TASKS } from "../../eval/tasks.js";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { renderChat } from "../../models/chat.js";
 import { loadModel } from "../../models/hf.js";
+import { ChatTemplate } from "../../models/chat.js";
 import { cliBackend } from "../backend.js";
 import { numberOpt, parseCommandArgs, requireOpt, type Command } from "../command.js";
 import { duration, Progress, table } from "../output.js";
@@ -51,6 +52,8 @@ Options:
                        scoring: {"task", "doc_id", "kind": "loglikelihood", "context",
                        "continuations", "gold"} or {…, "kind": "generate", "context", "stop",
                        "max_new_tokens"} (context/continuations after lighteval's whitespace move)
+  --responses FILE     ifeval only: score these {"prompt", "response"} lines (no model needed)
+  --details DIR        ifeval: write DIR/eval_results_strict.jsonl and eval_results_loose.jsonl
 
 Tasks:
 ${taskLines}
@@ -62,20 +65,29 @@ Suites: smollm2 runs SmolLM2's base-model table (ARC also as the easy/challenge 
 with --chat, its instruct table (smollm2_instruct). Tasks marked "your file" read data that is
 not bundled from --data-dir (docs/eval.md lists the files and their formats).
 
+IFEval (--tasks ifeval, alone): the 541 prompts of Zhou et al. (2023) with their verifiable
+instructions, checked as the google-research reference does; prompt_level_{strict,loose}_acc and
+inst_level_{strict,loose}_acc. With --model the responses are the model's greedy answers through
+its chat template; with --responses they are read from a file.
+
 MMLU needs the original CSVs: <subject>_test.csv (columns question,A,B,C,D,answer; no header)
 in <data-dir>/mmlu/test/ or a folder given as mmlu:DIR.
 
 Examples:
   smol eval --model runs/demo/step-400 --tasks hellaswag,arc_easy --limit 200
   smol eval --model models/r2m --tasks val --data data/corpora/web.jsonl.gz --json results.json
-  smol eval --model runs/demo/step-400 --tasks smollm2 --limit 50 --dump-requests requests.jsonl`,
+  smol eval --model runs/demo/step-400 --tasks smollm2 --limit 50 --dump-requests requests.jsonl
+  smol eval --tasks ifeval --responses responses.jsonl --details out/ifeval`,
   async run(argv) {
     const { values } = parseCommandArgs("eval", argv, {
       model: { type: "string" }, tasks: { type: "string" }, "data-dir": { type: "string" }, limit: { type: "string" },
       "batch-size": { type: "string" }, json: { type: "string" }, seed: { type: "string" }, tokenizer: { type: "string" },
       data: { type: "string" }, "seq-len": { type: "string" }, shots: { type: "string" }, "max-new-tokens": { type: "string" },
       "gen-batch-size": { type: "string" }, "dump-requests": { type: "string" }, chat: { type: "boolean" },
+      responses: { type: "string" }, details: { type: "string" },
     });
+    // IFEval (instruction following): scores given responses, or a chat model's own.
+    if (values.responses !== undefined || values.tasks === "ifeval") return (await import("./eval-ifeval.js")).runIfevalCli(values);
     const dir = requireOpt("eval", "model", values.model);
     const chatMode = values.chat === true;
     const tasks = requireOpt("eval", "tasks", values.tasks as string | undefined)
@@ -114,8 +126,11 @@ Examples:
     const progress = new Progress();
     let current = "";
     const t0 = performance.now();
+    // --chat: each context / prompt becomes a user turn of the model's chat template (an error if it has none).
+    const template = values.chat ? ChatTemplate.fromDir(dir) : undefined;
     const res = await runEvalTasks(model, tok, [tasks], {
       ...opts,
+      chat: template ? (text: string) => template.render([{ role: "user", content: text }], true) : undefined,
       onProgress: (task, done, total) => {
         if (task !== current) current = task;
         progress.update(`${task}: ${done}/${total} (${duration((performance.now() - t0) / 1000)})`, done === total);

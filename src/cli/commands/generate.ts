@@ -22,7 +22,7 @@ Options:
   --top-k K              sample from the K most likely tokens (default 0 = off)
   --top-p P              nucleus sampling threshold (default 1 = off)
   --seed S               sampling seed (default 0)
-  --chat                 wrap the prompt with the tokenizer's chat template (ChatML if none)
+  --chat                 wrap the prompt with the model's chat template (an error if it has none)
   --json                 print {"text", "ids", "tokens_per_s"} instead of streaming
 
 Example:

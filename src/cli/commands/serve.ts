@@ -1,52 +1,65 @@
-// `smol serve`: a local model behind an OpenAI-compatible HTTP API (serve/openai.ts), for LLM-judge
-// annotation (`smol curate annotate`) and any OpenAI client. Runs until Ctrl-C / SIGTERM.
-import { defaultBackend } from "../../backend/index.js";
-import { startServer } from "../../serve/openai.js";
+// `smol serve`: an OpenAI-compatible HTTP server over one model (serve/server.ts), bound to
+// 127.0.0.1 unless --host says otherwise; stops cleanly on Ctrl-C/SIGTERM.
+import { UsageError } from "../../errors.js";
+import { createServer } from "../../serve/server.js";
+import { cliBackend } from "../backend.js";
 import { numberOpt, parseCommandArgs, requireOpt, type Command } from "../command.js";
 
-const NAME = "serve";
+export const command: Command = {
+  name: "serve",
+  summary: "serve a model over an OpenAI-compatible HTTP API (completions, chat, streaming)",
+  help: `Usage: smol serve --model DIR [--port 8000] [--host 127.0.0.1] [options]
 
-const help = `smol serve — serve a local model over an OpenAI-compatible HTTP API
+Serves one model with the OpenAI API, so the official clients and OpenAI-style tools work with it:
+  GET  /v1/models
+  POST /v1/completions         {"model", "prompt", "max_tokens", "temperature", "top_p", "stop", "seed", "stream"}
+  POST /v1/chat/completions    {"model", "messages", …} rendered with the model's chat template
+"stream": true answers with server-sent events ending in "data: [DONE]". Concurrent requests are
+decoded together (continuous batching: up to --max-batch sequences per step, the rest queued); a
+client that disconnects is dropped without disturbing the others. Bad requests (malformed JSON,
+unknown fields, out-of-range values, max_tokens beyond the context) get a 400 with
+{"error": {"message", "type", "param", "code"}}. "model" must be the served id (--name).
 
-Usage: smol serve --model DIR [--host 127.0.0.1] [--port 8000] [--name ID]
-
-Endpoints: GET /v1/models and POST /v1/chat/completions (non-streaming: messages, max_tokens,
-temperature, top_p, seed). The model's chat template renders the messages (ChatML when the folder has
-none); prompts longer than the context are cut from the left. One request is answered at a time.
+Listens on 127.0.0.1 (this machine only) unless --host is given; --host 0.0.0.0 exposes the server
+to the network, without authentication.
 
 Options:
-  --model DIR          a Hugging Face model folder (SmolLab run checkpoint or a SmolLM2 download)
-  --host H             address to bind (default 127.0.0.1: only this machine can connect)
-  --port N             port (default 8000; 0 picks a free one, printed at start)
-  --name ID            model id to report (default: the folder name)
-  --max-tokens-cap N   most new tokens one request may ask for (default 1024)
+  --model DIR            model directory with a tokenizer (required; chat needs a chat template)
+  --port N               TCP port (default 8000; 0 = any free port, printed)
+  --host ADDR            address to bind (default 127.0.0.1)
+  --name ID              the model id clients use (default: the directory's name)
+  --max-batch N          sequences decoded together (default 16)
 
 Example:
-  smol serve --model runs/demo/run/step-550 --port 8000 &
-  smol curate annotate --input data/corpora/web.jsonl.gz --sample 50 \\
-    --endpoint http://127.0.0.1:8000/v1 --model step-550 --out ann.jsonl`;
-
-const OPTIONS = { model: { type: "string" }, host: { type: "string" }, port: { type: "string" }, name: { type: "string" }, "max-tokens-cap": { type: "string" } } as const;
-
-export const command: Command = {
-  name: NAME,
-  summary: "serve a local model over an OpenAI-compatible HTTP API (chat completions)",
-  help,
+  smol serve --model runs/dpo/step-40 --port 8000
+  curl -s localhost:8000/v1/chat/completions -d '{"model": "step-40", "messages": [{"role": "user", "content": "Hi"}]}'`,
   async run(argv) {
-    const { values } = parseCommandArgs(NAME, argv, OPTIONS);
-    const modelDir = requireOpt(NAME, "model", values.model);
-    const port = numberOpt(NAME, "port", values.port, { int: true, min: 0, max: 65535 }) ?? 8000;
-    const cap = numberOpt(NAME, "max-tokens-cap", values["max-tokens-cap"], { int: true, min: 1 }) ?? 1024;
-    const choice = defaultBackend();
-    if (choice.fallbackReason) process.stderr.write(`smol: warning: ${choice.fallbackReason}\n`);
-    const server = await startServer(choice.backend, { modelDir, host: (values.host as string) ?? "127.0.0.1", port, name: values.name as string | undefined, maxTokensCap: cap });
-    console.log(`serving ${server.name} on ${server.url} (POST /chat/completions, GET /models); Ctrl-C stops`);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+    const { values } = parseCommandArgs("serve", argv, {
+      model: { type: "string" }, port: { type: "string" }, host: { type: "string" }, name: { type: "string" }, "max-batch": { type: "string" },
     });
-    await server.close();
+    const modelDir = requireOpt("serve", "model", values.model);
+    const port = numberOpt("serve", "port", values.port, { int: true, min: 0, max: 65535 }) ?? 8000;
+    const host = (values.host as string | undefined) ?? "127.0.0.1";
+    if (!host) throw new UsageError("serve: --host must not be empty");
+    const maxBatch = numberOpt("serve", "max-batch", values["max-batch"], { int: true, min: 1, max: 256 }) ?? 16;
+    const srv = await createServer({ modelDir, backend: cliBackend(), name: values.name as string | undefined, maxBatch, onLog: (l) => process.stderr.write(l + "\n") });
+    await new Promise<void>((resolve, reject) => {
+      srv.server.once("error", (e: NodeJS.ErrnoException) => reject(new UsageError(`serve: cannot listen on ${host}:${port} (${e.code ?? e.message})`, e.code === "EADDRINUSE" ? "pick another --port" : undefined)));
+      srv.server.listen(port, host, () => resolve());
+    });
+    const addr = srv.server.address();
+    const actual = typeof addr === "object" && addr ? addr.port : port;
+    console.log(`serving ${srv.modelId} on http://${host.includes(":") ? `[${host}]` : host}:${actual}/v1 (Ctrl-C to stop)`);
+    if (host !== "127.0.0.1" && host !== "localhost" && host !== "::1") process.stderr.write(`smol serve: warning: listening on ${host}, reachable from other machines, without authentication\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        void srv.close().then(resolve);
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+    });
     return 0;
   },
 };

@@ -1,0 +1,87 @@
+// `smol serve` latency and throughput at 1, 4 and 16 concurrent streaming clients (issue 15),
+// beside `smol bench generate`'s single-sequence decode speed for the same model shape, measured in
+// the same run. The server is a real `smol serve` process; clients stream /v1/completions with
+// fetch. Writes bench/results/serve.md.
+//   node bench/posttrain/serve.mjs [--model SHAPE] [--tokens 64] [--threads 2]
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawn, spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+const dist = (p) => path.join(root, "dist/src", p);
+const cli = dist("cli/main.js");
+const { values: o } = parseArgs({ options: { model: { type: "string", default: "vocab=50257,d=256,layers=6,heads=8,kv=4,ffn=768" }, tokens: { type: "string", default: "64" }, threads: { type: "string", default: "2" } } });
+const N = +o.tokens;
+const env = { ...process.env, SMOL_THREADS: o.threads };
+const { loadNative } = await import(dist("backend/native.js"));
+const { parseModelSpec } = await import(dist("models/shape.js"));
+const { LlamaModel } = await import(dist("models/llama.js"));
+const { saveModel } = await import(dist("models/hf.js"));
+const be = loadNative();
+const cfg = { ...parseModelSpec(o.model).config, maxSeq: 1024 };
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smol-servebench-"));
+const dir = path.join(tmp, "model");
+{
+  const m = new LlamaModel(be, cfg, { withGrad: false });
+  m.initialize(0);
+  saveModel(m, dir, { tokenizerDir: path.join(root, "data/tokenizer/gpt2") });
+  m.dispose();
+}
+
+// Reference: single-sequence decoding speed of the same shape.
+const bench = spawnSync(process.execPath, [cli, "bench", "generate", "--model", o.model, "--seq", "16", "--steps", String(N), "--threads", o.threads, "--json"], { encoding: "utf8", env });
+if (bench.status !== 0) throw new Error(bench.stderr);
+const benchTps = JSON.parse(bench.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop()).tokensPerS;
+
+const child = spawn(process.execPath, [cli, "serve", "--model", dir, "--port", "0", "--name", "bench"], { env, stdio: ["ignore", "pipe", "inherit"] });
+const port = await new Promise((resolve) => {
+  let out = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+    const m = /127\.0\.0\.1:(\d+)/.exec(out);
+    if (m) resolve(+m[1]);
+  });
+});
+
+async function client(i) {
+  const t0 = performance.now();
+  const r = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "bench", prompt: `The story number ${i} begins on a quiet morning when`, max_tokens: N, temperature: 0, stream: true, stream_options: { include_usage: true } }),
+  });
+  let first = 0, tokens = 0, buf = "";
+  for await (const chunk of r.body) {
+    if (!first) first = performance.now();
+    buf += Buffer.from(chunk).toString();
+    for (const m of buf.matchAll(/"completion_tokens":(\d+)/g)) tokens = +m[1];
+  }
+  return { ttft: (first - t0) / 1000, total: (performance.now() - t0) / 1000, tokens };
+}
+
+const rows = [];
+await Promise.all([client(0)]); // warm-up
+for (const c of [1, 4, 16]) {
+  const t0 = performance.now();
+  const res = await Promise.all(Array.from({ length: c }, (_, i) => client(i)));
+  const wall = (performance.now() - t0) / 1000;
+  const tokens = res.reduce((a, r) => a + r.tokens, 0);
+  const med = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  rows.push({ c, agg: tokens / wall, perClient: med(res.map((r) => r.tokens / r.total)), ttft: med(res.map((r) => r.ttft)), total: med(res.map((r) => r.total)) });
+  console.log(rows[rows.length - 1]);
+}
+child.kill("SIGTERM");
+const cpu = fs.readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "?";
+const one = rows[0].agg;
+const md = [
+  `\`smol serve\`, model ${o.model} (random weights, GPT-2 tokenizer), streaming /v1/completions, ${N} new tokens per request, greedy, ${o.threads} threads, ${cpu}. \`smol bench generate\` on the same shape in the same run: **${benchTps.toFixed(1)} tokens/s**.`,
+  "",
+  "| concurrent clients | aggregate tokens/s | per client tokens/s | median time to first token | median request time | aggregate vs 1 client | 1 client vs bench generate |",
+  "|---|---|---|---|---|---|---|",
+  ...rows.map((r) => `| ${r.c} | ${r.agg.toFixed(1)} | ${r.perClient.toFixed(1)} | ${(r.ttft * 1000).toFixed(0)} ms | ${r.total.toFixed(2)} s | ${(r.agg / one).toFixed(2)}× | ${r.c === 1 ? `${((r.agg / benchTps) * 100).toFixed(0)}%` : ""} |`),
+];
+fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
+fs.writeFileSync(path.join(root, "bench/results/serve.md"), md.join("\n") + "\n");
+console.log(md.join("\n"));
+fs.rmSync(tmp, { recursive: true, force: true });
