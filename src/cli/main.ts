@@ -23,6 +23,7 @@ const COMMANDS: Array<[name: string, load: () => Promise<{ command: Command }>]>
   ["report", () => import("./commands/report.js")],
   ["tokenizer", () => import("./commands/tokenizer.js")],
   ["tokenize", () => import("./commands/tokenize.js")],
+  ["ablate", () => import("./commands/ablate.js")],
 ];
 
 const VERSION = "0.1.0";
