@@ -24,6 +24,7 @@ const COMMANDS: Array<[name: string, load: () => Promise<{ command: Command }>]>
   ["tokenizer", () => import("./commands/tokenizer.js")],
   ["tokenize", () => import("./commands/tokenize.js")],
   ["ablate", () => import("./commands/ablate.js")],
+  ["mixture", () => import("./commands/mixture.js")],
 ];
 
 const VERSION = "0.1.0";

@@ -156,7 +156,7 @@ export async function executeBranches(plan: AblationPlan, concurrency: number, l
   });
 }
 
-async function runAblation(plan: AblationPlan, concurrency: number): Promise<number> {
+export async function runAblation(plan: AblationPlan, concurrency: number): Promise<number> {
   const progress = new Progress();
   const t0 = performance.now();
   const res = await executeBranches(plan, concurrency, (l) => progress.log(l));
