@@ -1,0 +1,97 @@
+// Long-context stage transitions: a stage that raises seq_len (with its own micro-batch) and RoPE θ
+// trains on windows of the new length, evaluates on validation windows of that length, and its
+// checkpoints record the new context in config.json (a model loaded from them reproduces the
+// trainer's validation loss; the same weights with the old θ do not). A run stopped inside the long
+// stage resumes bit-identically. Config errors name the stage and the fix.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { makeShardDir, tinyConfig } from "./fixture.js";
+import { train } from "../../src/train/run.js";
+import { ConfigError } from "../../src/errors.js";
+import { defaultBackend } from "../../src/backend/index.js";
+import { loadModel } from "../../src/models/hf.js";
+import { readHfConfig } from "../../src/io/hf-config.js";
+import { loadValSets, validationLoss } from "../../src/train/validation.js";
+import { lossByPosition, passkeyPrompt } from "../../src/eval/longctx.js";
+import { openShards } from "../../src/data/shards.js";
+import { ByteTokenizer } from "./fixture.js";
+
+const data = await makeShardDir();
+const root = path.dirname(data);
+const be = defaultBackend().backend;
+
+const STAGES = [
+  { name: "short", tokens: 256 * 6, mixture: { prose: 0.8, math: 0.2 } },
+  { name: "long", tokens: 256 * 6, mixture: { prose: 0.8, math: 0.2 }, seq_len: 64, micro_batch: 2, rope_theta: 100000 },
+];
+const cfgOf = () => tinyConfig(data, { model: { preset: "debug", max_seq: 32 }, data: { dir: data, stages: STAGES }, eval: { every: 0, tokens: 512 }, checkpoint: { every: 2, keep_last: 20 } });
+
+const metrics = (dir: string) => fs.readFileSync(path.join(dir, "metrics.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+
+describe("long-context stages", () => {
+  it("switch seq_len and θ at the boundary, record them in config.json, and resume exactly", async () => {
+    const cfg = cfgOf();
+    assert.deepEqual(cfg.data.stages.map((s) => [s.seq_len, s.micro_batch, s.rope_theta]), [[undefined, undefined, undefined], [64, 2, 100000]]);
+    const full = path.join(root, "lc-full");
+    await train({ config: cfg, runDir: full });
+    const c6 = readHfConfig(path.join(full, "step-6"));
+    assert.deepEqual([c6.ropeTheta, c6.maxSeq], [10000, 32], "the short stage keeps the old context");
+    const c12 = readHfConfig(path.join(full, "step-12"));
+    assert.deepEqual([c12.ropeTheta, c12.maxSeq], [100000, 64]);
+    // The trainer's last evaluation was on 64-token windows with θ = 100k: a model loaded from the
+    // checkpoint reproduces it, and the same weights with the old θ give another loss.
+    const last = metrics(full).filter((r) => r.type === "eval").pop();
+    assert.equal(last.step, 12);
+    const sets = loadValSets(data, 64, 512);
+    const m = loadModel(path.join(full, "step-12"), be, { withGrad: false });
+    const again = validationLoss(m, sets, 64, 2);
+    for (const s of Object.keys(again)) assert.ok(Math.abs(again[s] - last.val_loss[s]) < 1e-6, `${s}: ${again[s]} vs ${last.val_loss[s]}`);
+    m.setContext(10000, 64);
+    const oldTheta = validationLoss(m, sets, 64, 2);
+    assert.ok(Math.abs(oldTheta.prose - again.prose) > 1e-4, "θ must matter");
+    // Loss by position over the new context: finite everywhere.
+    const val = openShards(data, "prose", "val");
+    const stream = new Int32Array(val.numTokens);
+    val.read(0, val.numTokens, stream);
+    val.close();
+    const byPos = lossByPosition(m, stream, 64, 4);
+    assert.equal(byPos.loss.length, 64);
+    assert.ok([...byPos.loss].every((x) => Number.isFinite(x) && x > 0));
+    m.dispose();
+    // The long stage trains on the configured mixture too (per-source tokens of the whole run).
+    const tr = metrics(full).filter((r) => r.type === "train").pop();
+    assert.equal(tr.tokens_by_source.prose + tr.tokens_by_source.math, 12 * 256);
+
+    // Stop inside the long stage (step 9), resume: identical weights and losses.
+    const cut = path.join(root, "lc-cut");
+    const ac = new AbortController();
+    const s1 = await train({ config: cfgOf(), runDir: cut, signal: ac.signal, hooks: { onProgress: (p) => p.step === 9 && ac.abort() } });
+    assert.equal(s1.interrupted, true);
+    assert.equal(s1.steps, 9);
+    await train({ config: cfgOf(), runDir: cut });
+    const bytes = (d: string) => fs.readFileSync(path.join(d, "step-12", "model.safetensors"));
+    assert.ok(bytes(cut).equals(bytes(full)), "resumed weights differ");
+    assert.deepEqual(metrics(cut).filter((r) => r.type === "train").map((r) => r.loss), metrics(full).filter((r) => r.type === "train").map((r) => r.loss));
+  });
+
+  it("a stage whose length does not divide tokens_per_step is refused with the fix", () => {
+    assert.throws(
+      () => tinyConfig(data, { data: { dir: data, stages: [STAGES[0], { ...STAGES[1], micro_batch: 3 }] } }),
+      (e: unknown) => e instanceof ConfigError && /data\.stages\[1\]: batch\.tokens_per_step 256 is not a multiple of micro_batch × seq_len = 3 × 64 for this stage \(set the stage's micro_batch to a divisor of 4\)/.test(e.message),
+    );
+  });
+
+  it("passkey prompts fit the requested length and hold the key at the requested depth", () => {
+    const tok = new ByteTokenizer();
+    for (const [len, depth] of [[2000, 0], [2000, 0.5], [4000, 1]] as const) {
+      const ids = passkeyPrompt(tok, "12345", len, depth);
+      assert.ok(ids.length <= len && ids.length > len - 100, `${ids.length} tokens for ${len}`);
+      const text = tok.decode(ids);
+      const at = text.indexOf("The pass key is 12345") / text.length;
+      assert.ok(Math.abs(at - depth) < 0.15, `key at ${at.toFixed(2)} for depth ${depth}`);
+      assert.ok(text.endsWith("What is the pass key? The pass key is"));
+    }
+  });
+});
