@@ -25,6 +25,7 @@ const COMMANDS: Array<[name: string, load: () => Promise<{ command: Command }>]>
   ["tokenize", () => import("./commands/tokenize.js")],
   ["ablate", () => import("./commands/ablate.js")],
   ["mixture", () => import("./commands/mixture.js")],
+  ["longctx", () => import("./commands/longctx.js")],
 ];
 
 const VERSION = "0.1.0";

@@ -95,3 +95,24 @@ describe("long-context stages", () => {
     }
   });
 });
+
+describe("smol longctx (CLI)", () => {
+  it("passkey by length and depth and loss by position for models side by side", async () => {
+    const { runSmol } = await import("../helpers.js");
+    const run = path.join(root, "lc-full");
+    if (!fs.existsSync(path.join(run, "step-12"))) await train({ config: cfgOf(), runDir: run });
+    const out = path.join(root, "lc-eval");
+    const r = await runSmol(["longctx", "--model", `short=${run}/step-6`, "--model", `long=${run}/step-12`, "--lengths", "256,512", "--depths", "0,1", "--trials", "2", "--data", data, "--windows", "2", "--old-context", "32", "--tokenizer", path.join(root, "tokenizer"), "--out", out]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /model\s+θ\s+context\s+256 tok\s+512 tok/);
+    assert.match(r.stdout, /long\s+100,000\s+64\s+\d\.\d\d ± \d\.\d\d/);
+    const j = JSON.parse(fs.readFileSync(path.join(out, "longctx.json"), "utf8"));
+    assert.deepEqual(j.models.map((m: { name: string; rope_theta: number; context: number }) => [m.name, m.rope_theta, m.context]), [["short", 10000, 32], ["long", 100000, 64]]);
+    assert.equal(j.models[0].passkey.length, 4);
+    assert.equal(j.models[1].loss_by_position.length, 512);
+    assert.ok(fs.readFileSync(path.join(out, "loss-by-position.svg"), "utf8").includes("old context"));
+    const bad = await runSmol(["longctx", "--model", root, "--lengths", "256"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /is not a model directory/);
+  });
+});
