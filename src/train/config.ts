@@ -45,6 +45,7 @@ const StageSection = z.strictObject({
   seq_len: int("this stage's sequence length (default batch.seq_len); the model's context grows to it").min(2).optional(),
   micro_batch: posInt("this stage's sequences per forward/backward (default batch.micro_batch)").optional(),
   rope_theta: positive("RoPE base from this stage on (default: unchanged)").optional(),
+  min_doc_tokens: z.record(z.string(), posInt("tokens")).optional().describe("upweight long documents: per source, sample only its documents of at least this many tokens"),
 });
 
 export const TRAIN_SCHEMA = z.strictObject({
@@ -124,6 +125,8 @@ export interface StageConfig {
   seq_len?: number;
   micro_batch?: number;
   rope_theta?: number;
+  /** Per source: sample only documents of at least this many tokens. */
+  min_doc_tokens?: Record<string, number>;
 }
 
 /** Sequence length, micro-batch and accumulation of a stage. */
@@ -221,8 +224,19 @@ export function resolveTrainConfig(tree: Record<string, unknown>, opts: { sets?:
     stages.push({
       name: s.name ?? `stage${i + 1}`, tokens: s.tokens, mixture: s.mixture, startStep: step, endStep: step + n,
       ...(s.seq_len !== undefined ? { seq_len: s.seq_len } : {}), ...(s.micro_batch !== undefined ? { micro_batch: s.micro_batch } : {}), ...(s.rope_theta !== undefined ? { rope_theta: s.rope_theta } : {}),
+      ...(s.min_doc_tokens !== undefined ? { min_doc_tokens: s.min_doc_tokens } : {}),
     });
+    for (const k of Object.keys(s.min_doc_tokens ?? {})) if (!(k in s.mixture)) problems.push(`data.stages[${i}].min_doc_tokens.${k}: "${k}" is not in this stage's mixture`);
     step += n;
+  });
+  // Stages that share a sequence length share one sampler, hence one document filter.
+  const filters = new Map<number, { i: number; key: string }>();
+  stages.forEach((s, i) => {
+    const T = s.seq_len ?? b.seq_len;
+    const key = JSON.stringify(Object.entries(s.min_doc_tokens ?? {}).sort());
+    const prev = filters.get(T);
+    if (!prev) filters.set(T, { i, key });
+    else if (prev.key !== key) problems.push(`data.stages[${i}].min_doc_tokens: stages with the same seq_len (${T}) must use the same min_doc_tokens (stage ${prev.i} differs); give this stage its own seq_len or the same filter`);
   });
   const names = stages.map((s) => s.name);
   names.forEach((n, i) => {

@@ -4,9 +4,11 @@
 // one sampler per distinct sequence length, each with its own positions (the run's first length
 // keeps the run seed; a longer one derives its seed from it), and a cursor holding all of them.
 // A run whose stages share one length has exactly the single sampler and cursor it always had.
+// A stage's min_doc_tokens makes its sampler read only the long documents of those sources.
 import { DataError } from "../errors.js";
-import type { MixtureCursor } from "../data/mixture.js";
-import { openStageStream } from "../data/mixture.js";
+import { StageStream, type MixtureCursor } from "../data/mixture.js";
+import { LongDocView } from "../data/longdocs.js";
+import { openShards, type ShardSet, type TokenStream } from "../data/shards.js";
 import { deriveSeed } from "../util/rng.js";
 import { stageBatch, type TrainConfig } from "./config.js";
 
@@ -40,11 +42,27 @@ export function openTrainingStream(cfg: TrainConfig): TrainingStream {
   const lens = [...new Set(cfg.data.stages.map((s) => stageBatch(cfg, s).seqLen))];
   const first = stageBatch(cfg, cfg.data.stages[0]).seqLen;
   const optsFor = (T: number) => ({ seed: T === first ? cfg.seed : deriveSeed(cfg.seed, `seq_len:${T}`), seqLen: T, maxEpochs: cfg.data.max_epochs });
-  type Opened = ReturnType<typeof openStageStream>;
+  type Opened = { stream: StageStream; close(): void };
   const opened = new Map<number, Opened>();
+  const used = [...new Set(stages.flatMap((s) => Object.keys(s.weights)))];
   const open = (T: number, cursor?: MixtureCursor) => {
     opened.get(T)?.close();
-    opened.set(T, openStageStream(cfg.data.dir, stages, optsFor(T), cursor));
+    opened.delete(T);
+    const filter = cfg.data.stages.find((s) => stageBatch(cfg, s).seqLen === T)?.min_doc_tokens ?? {};
+    const sets: ShardSet[] = [];
+    const close = () => sets.forEach((x) => x.close());
+    try {
+      const sources = new Map<string, TokenStream>();
+      for (const name of used) {
+        const set = openShards(cfg.data.dir, name, "train");
+        sets.push(set);
+        sources.set(name, filter[name] ? new LongDocView(set, filter[name]) : set);
+      }
+      opened.set(T, { stream: new StageStream(stages, sources, optsFor(T), cursor), close });
+    } catch (e) {
+      close();
+      throw e;
+    }
   };
   const closeAll = () => {
     opened.forEach((o) => o.close());

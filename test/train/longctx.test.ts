@@ -116,3 +116,41 @@ describe("smol longctx (CLI)", () => {
     assert.match(bad.stderr, /is not a model directory/);
   });
 });
+
+describe("upweighting long documents (min_doc_tokens)", () => {
+  it("the long-document view is the concatenation of exactly the long documents", async () => {
+    const { LongDocView } = await import("../../src/data/longdocs.js");
+    const set = openShards(data, "prose", "train");
+    try {
+      const view = new LongDocView(set, 90);
+      const want: number[] = [];
+      for (let i = 0; i < set.numDocs; i++) if (set.doc(i).length >= 90) want.push(...set.doc(i));
+      assert.ok(view.numDocs > 0 && view.numDocs < set.numDocs, `${view.numDocs} of ${set.numDocs} documents kept`);
+      assert.equal(view.numTokens, want.length);
+      assert.deepEqual([...view.read(0, view.numTokens)], want);
+      const mid = Math.floor(want.length / 3);
+      assert.deepEqual([...view.read(mid, 200)], want.slice(mid, mid + 200), "reads across document boundaries");
+      assert.throws(() => new LongDocView(set, 1e9), /has no document of 1000000000 tokens or more/);
+    } finally {
+      set.close();
+    }
+  });
+
+  it("a long stage with min_doc_tokens trains on long documents only, and resumes", async () => {
+    const stages = [STAGES[0], { ...STAGES[1], min_doc_tokens: { prose: 90 } }];
+    const mk = () => tinyConfig(data, { model: { preset: "debug", max_seq: 32 }, data: { dir: data, stages }, eval: { every: 0, tokens: 512 }, checkpoint: { every: 3, keep_last: 20 } });
+    const a = path.join(root, "lc-filter");
+    await train({ config: mk(), runDir: a });
+    const plain = fs.readFileSync(path.join(root, "lc-full", "step-12", "model.safetensors"));
+    assert.ok(!fs.readFileSync(path.join(a, "step-12", "model.safetensors")).equals(plain), "the filter changes the data");
+    fs.rmSync(path.join(a, "step-12"), { recursive: true });
+    fs.rmSync(path.join(a, "step-9"), { recursive: true });
+    const b = path.join(root, "lc-filter-b");
+    fs.cpSync(a, b, { recursive: true });
+    await train({ config: mk(), runDir: b });
+    await train({ config: mk(), runDir: path.join(root, "lc-filter-c") });
+    assert.ok(fs.readFileSync(path.join(b, "step-12", "model.safetensors")).equals(fs.readFileSync(path.join(root, "lc-filter-c", "step-12", "model.safetensors"))), "a run resumed from step 6 equals one that never stopped");
+    assert.throws(() => tinyConfig(data, { data: { dir: data, stages: [STAGES[0], { ...STAGES[1], min_doc_tokens: { code: 5 } }] } }), /min_doc_tokens\.code: "code" is not in this stage's mixture/);
+    assert.throws(() => tinyConfig(data, { data: { dir: data, stages: [{ ...STAGES[0], min_doc_tokens: { prose: 50 } }, { ...STAGES[1], seq_len: 32, micro_batch: 4 }] } }), /stages with the same seq_len \(32\) must use the same min_doc_tokens/);
+  });
+});
