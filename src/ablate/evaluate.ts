@@ -35,6 +35,8 @@ export interface EvalSettings {
   tasks: readonly string[];
   limit: number;
   seed?: number;
+  /** Generation budget (default min(256, half the model's context)). */
+  maxNewTokens?: number;
   onProgress?: (task: string, done: number, total: number) => void;
 }
 
@@ -79,7 +81,10 @@ export async function evaluateBranch<Fb extends FloatBuf>(job: BranchJob, be: Ba
   try {
     if (settings.tasks.length) {
       const tok = await loadTokenizer(cfg.tokenizer ?? final);
-      const res = await runEvalTasks(model, tok, settings.tasks, { limit: settings.limit, seed: settings.seed ?? cfg.seed, onProgress: settings.onProgress });
+      const res = await runEvalTasks(model, tok, settings.tasks, {
+        limit: settings.limit, seed: settings.seed ?? cfg.seed, onProgress: settings.onProgress,
+        maxNewTokens: settings.maxNewTokens ?? Math.min(256, Math.floor(model.config.maxSeq / 2)),
+      });
       for (const r of res.results) for (const m of r.metrics) metrics[`${r.task}/${m.name}`] = { value: m.value, ...(m.stderr !== undefined ? { stderr: m.stderr } : {}), higher_is_better: m.higherIsBetter };
     }
     const sets = loadValSets(cfg.data.dir, cfg.batch.seq_len, cfg.eval.tokens);

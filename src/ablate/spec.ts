@@ -17,6 +17,7 @@ const EvalSection = z.strictObject({
   tasks: z.array(z.string()).default([]).describe("benchmark tasks evaluated on each branch's final weights (`smol eval --help` lists them)"),
   limit: posInt("items per task").default(200),
   val_tokens: posInt("validation tokens per source for the per-source loss (default: the run's eval.tokens)").optional(),
+  max_new_tokens: posInt("generation budget of generative tasks (gsm8k; default min(256, half the model's context): the prompt is cut from the left to fit)").optional(),
 }).prefault({});
 
 const Common = {

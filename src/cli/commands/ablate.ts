@@ -90,7 +90,7 @@ interface BranchSpec {
   from?: { checkpoint: string };
   start_step: number;
   mixture: Record<string, number>;
-  eval: { tasks: string[]; limit: number };
+  eval: { tasks: string[]; limit: number; max_new_tokens?: number };
   eval_file: string;
   backend: string;
 }
@@ -125,7 +125,7 @@ export async function executeBranches(plan: AblationPlan, concurrency: number, l
     start: (j) => new Promise<void>((resolve, reject) => {
       const spec: BranchSpec = {
         format: "smollab-ablation-job", id: j.id, config: j.cfg, run_dir: j.runDir, from: j.from, start_step: j.startStep, mixture: j.mixture,
-        eval: { tasks: [...plan.spec.eval.tasks], limit: plan.spec.eval.limit }, eval_file: branchEvalFile(plan, j), backend,
+        eval: { tasks: [...plan.spec.eval.tasks], limit: plan.spec.eval.limit, max_new_tokens: plan.spec.eval.max_new_tokens }, eval_file: branchEvalFile(plan, j), backend,
       };
       const specFile = path.join(plan.outDir, "jobs", `${j.id}.json`);
       const logFile = path.join(plan.outDir, "logs", `${j.id}.log`);
@@ -193,7 +193,7 @@ async function runBranchJob(file: string): Promise<number> {
   const { exitCode } = await runTraining(spec.config, spec.run_dir, spec.from);
   if (exitCode !== 0) return exitCode;
   const progress = new Progress();
-  const ev = await evaluateBranch(job, cliBackend(), { tasks: spec.eval.tasks, limit: spec.eval.limit, onProgress: (t, d, n) => progress.update(`eval ${t} ${d}/${n}`) }, spec.eval_file);
+  const ev = await evaluateBranch(job, cliBackend(), { tasks: spec.eval.tasks, limit: spec.eval.limit, maxNewTokens: spec.eval.max_new_tokens, onProgress: (t, d, n) => progress.update(`eval ${t} ${d}/${n}`) }, spec.eval_file);
   progress.done();
   for (const [k, m] of Object.entries(ev.metrics)) console.log(`${k} ${m.value.toFixed(4)}${m.stderr !== undefined ? ` ± ${m.stderr.toFixed(4)}` : ""}`);
   return 0;
