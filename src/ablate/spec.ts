@@ -17,7 +17,7 @@ const EvalSection = z.strictObject({
   tasks: z.array(z.string()).default([]).describe("benchmark tasks evaluated on each branch's final weights (`smol eval --help` lists them)"),
   limit: posInt("items per task").default(200),
   val_tokens: posInt("validation tokens per source for the per-source loss (default: the run's eval.tokens)").optional(),
-  max_new_tokens: posInt("generation budget of generative tasks (gsm8k; default min(256, half the model's context): the prompt is cut from the left to fit)").optional(),
+  max_new_tokens: posInt("gsm8k generation budget (default min(256, context/2); prompts are cut from the left)").optional(),
 }).prefault({});
 
 const Common = {
@@ -32,11 +32,11 @@ export const ANNEAL_SCHEMA = z.strictObject({
   from: z.string().describe("the run directory to branch from (a `smol train` run)"),
   step: posInt("the checkpoint step of that run the branches start from"),
   decay: z.strictObject({
-    tokens: posInt("tokens of each branch: the LR decays from its value at `step` to final_lr over them (a multiple of the run's batch.tokens_per_step)"),
+    tokens: posInt("tokens per branch; the LR decays to final_lr over them (a multiple of tokens_per_step)"),
     shape: z.enum(DECAY_SHAPES as unknown as [string, ...string[]]).default("linear").describe("decay shape"),
     final_lr: z.number().min(0).default(0).describe("LR at the end of the decay"),
   }),
-  share: z.number().min(0).max(1).describe("share of the branch's tokens given to the candidate source; the previous mixture is scaled to the rest"),
+  share: z.number().min(0).max(1).describe("the candidate's share of a branch's tokens; the previous mixture is scaled to the rest"),
   candidates: z.record(z.string(), z.string()).refine((m) => Object.keys(m).length > 0, "needs at least 1 candidate").describe("branch name: source in the run's data dir"),
   base_mixture: z.record(z.string(), z.number().gt(0)).optional().describe("the previous mixture (default: the mixture of the run's stage at `step`)"),
   control: z.boolean().default(true).describe("also run the control branch on the previous mixture alone"),
@@ -45,7 +45,7 @@ export const ANNEAL_SCHEMA = z.strictObject({
 
 export const SCRATCH_SCHEMA = z.strictObject({
   kind: z.literal("scratch"),
-  base: z.union([z.string(), z.record(z.string(), z.unknown())]).describe("training config: a path relative to the ablation file, or an inline mapping; every stage's mixture is replaced by each candidate's"),
+  base: z.union([z.string(), z.record(z.string(), z.unknown())]).describe("training config (a path relative to this file, or a mapping); each stage's mixture is replaced"),
   candidates: z.record(z.string(), z.record(z.string(), z.number().min(0))).refine((m) => Object.keys(m).length > 0, "needs at least 1 candidate").describe("branch name: mixture (source: weight, summing to 1)"),
   control: z.string().optional().describe("the candidate the others are compared with (default: the first)"),
   data_dir: z.string().optional().describe("override the base config's data.dir"),
