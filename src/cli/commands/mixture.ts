@@ -32,7 +32,7 @@ mixtures with their predicted targets; --write adds the proposal as the next sta
   the assumptions.
 
 Options (suggest):
-  --ablation DIR        an ablation's --out directory (its results.json)
+  --ablation DIR        an ablation's --out directory (its results.json); repeatable
   --runs RUN            a run directory (repeatable): its last stage's mixture, its final evaluation
   --target T            a metric key (arc_easy/acc, val/math/loss) or loss:web=0.5,code=0.3,math=0.2
                         (weighted per-source validation losses); losses are minimised, other metrics
@@ -76,9 +76,19 @@ export const command: Command = {
 
 const fmt = (m: Record<string, number>, sources: string[]) => sources.map((s) => `${s} ${(m[s] ?? 0).toFixed(3)}`).join(", ");
 
+/** Several ablations as one set of observations (the first one's control, data and branch point). */
+function mergeSets(sets: ReturnType<typeof fromAblation>[]): ReturnType<typeof fromAblation> {
+  const names = new Set<string>();
+  for (const s of sets) for (const o of s.observations) {
+    if (names.has(o.name)) throw new UsageError(`mixture suggest: two ablations have a branch named "${o.name}"; give the branches distinct names`);
+    names.add(o.name);
+  }
+  return { ...sets[0], observations: sets.flatMap((s) => s.observations) };
+}
+
 async function suggest(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs("mixture suggest", argv, {
-    ablation: { type: "string" }, runs: { type: "string", multiple: true }, target: { type: "string" }, tokens: { type: "string" }, "max-epochs": { type: "string" },
+    ablation: { type: "string", multiple: true }, runs: { type: "string", multiple: true }, target: { type: "string" }, tokens: { type: "string" }, "max-epochs": { type: "string" },
     data: { type: "string" }, "used-from": { type: "string" }, "min-share": { type: "string" }, model: { type: "string" }, config: { type: "string" }, write: { type: "string" },
     "stage-name": { type: "string" }, json: { type: "string" }, maximize: { type: "boolean" }, minimize: { type: "boolean" },
   });
@@ -92,7 +102,7 @@ async function suggest(argv: string[]): Promise<number> {
   const kind = (values.model ?? "law") as RegressionKind;
   if (kind !== "law" && kind !== "linear") throw new UsageError(`${cmd}: --model must be law or linear, got "${String(values.model)}"`);
   if ((values.config === undefined) !== (values.write === undefined)) throw new UsageError(`${cmd}: --config FILE and --write OUT go together`);
-  const set = values.ablation !== undefined ? fromAblation(values.ablation as string) : fromRuns(values.runs as string[]);
+  const set = values.ablation !== undefined ? mergeSets((values.ablation as string[]).map(fromAblation)) : fromRuns(values.runs as string[]);
   const dataDir = (values.data as string | undefined) ?? set.dataDir;
   if (!dataDir) throw new UsageError(`${cmd}: the runs' shard directory is unknown; give --data DIR`);
   const available = availableTokens(dataDir);
