@@ -162,7 +162,7 @@ describe("smol ablate (CLI)", () => {
     const child = spawn(cmd, [...pre, "ablate", file, "--out", killed], { env: { ...process.env, ...ENV }, stdio: "ignore", detached: true });
     const exited = new Promise((res) => child.on("exit", res));
     const ckpt = path.join(killed, "runs", "more-math", "step-10", "trainer_state.json");
-    for (let i = 0; i < 1200 && !fs.existsSync(ckpt); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 4800 && !fs.existsSync(ckpt); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(fs.existsSync(ckpt), "the branch never reached its step-10 checkpoint");
     process.kill(-child.pid!, "SIGKILL");
     await exited;
