@@ -30,6 +30,9 @@ const COMMANDS: Array<[name: string, load: () => Promise<{ command: Command }>]>
   ["export", () => import("./commands/export.js")],
   ["sft", () => import("./commands/sft.js")],
   ["dpo", () => import("./commands/dpo.js")],
+  ["ablate", () => import("./commands/ablate.js")],
+  ["mixture", () => import("./commands/mixture.js")],
+  ["longctx", () => import("./commands/longctx.js")],
 ];
 
 const VERSION = "0.1.0";

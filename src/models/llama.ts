@@ -50,11 +50,34 @@ export function ropeTables<Fb extends FloatBuf>(be: Backend<Fb>, headDim: number
 
 export class LlamaModel<Fb extends FloatBuf = FloatBuf> {
   readonly params: ParamStore<Fb>;
-  readonly rope: RopeTables<Fb>;
+  /** Replaced only by setContext (a long-context stage); read-only to everyone else. */
+  private rope_: RopeTables<Fb>;
+  private config_: LlamaConfig;
+  get rope(): RopeTables<Fb> {
+    return this.rope_;
+  }
+  get config(): LlamaConfig {
+    return this.config_;
+  }
 
-  constructor(readonly be: Backend<Fb>, readonly config: LlamaConfig, opts: { withGrad?: boolean } = {}) {
+  constructor(readonly be: Backend<Fb>, config: LlamaConfig, opts: { withGrad?: boolean } = {}) {
+    this.config_ = config;
     this.params = new ParamStore(be, parameterShapes(config), opts.withGrad ?? true);
-    this.rope = ropeTables(be, config.headDim, config.ropeTheta, config.maxSeq);
+    this.rope_ = ropeTables(be, config.headDim, config.ropeTheta, config.maxSeq);
+  }
+
+  /**
+   * Change the context (RoPE base and/or length) of the model in place, e.g. at a long-context
+   * stage: the RoPE tables are rebuilt and config (hence a saved config.json) records the new values.
+   * The config object is replaced, never mutated (callers may hold the old one).
+   */
+  setContext(ropeTheta: number, maxSeq: number): void {
+    if (ropeTheta === this.config_.ropeTheta && maxSeq === this.config_.maxSeq) return;
+    const rope = ropeTables(this.be, this.config_.headDim, ropeTheta, maxSeq);
+    this.be.free(this.rope_.cos);
+    this.be.free(this.rope_.sin);
+    this.rope_ = rope;
+    this.config_ = { ...this.config_, ropeTheta, maxSeq };
   }
 
   /** Normal(0, initStd) for matrices and embeddings, ones for norms (HF's _init_weights). */

@@ -41,6 +41,11 @@ const StageSection = z.strictObject({
   name: z.string().optional(),
   tokens: posInt("training tokens of this stage"),
   mixture: z.record(z.string(), positive("weight: share of the stage's tokens")).refine((m) => Object.keys(m).length > 0, "needs at least 1 source").describe("source → share of the stage's tokens (shares sum to 1), e.g. {web: 0.7, code: 0.3}"),
+  // Long-context stages (SmolLM2: 2k → 8k tokens with RoPE θ 130k): from this stage on.
+  seq_len: int("this stage's sequence length (default batch.seq_len); the model's context grows to it").min(2).optional(),
+  micro_batch: posInt("this stage's sequences per forward/backward (default batch.micro_batch)").optional(),
+  rope_theta: positive("RoPE base from this stage on (default: unchanged)").optional(),
+  min_doc_tokens: z.record(z.string(), posInt("tokens")).optional().describe("upweight long documents: per source, sample only its documents of at least this many tokens"),
 });
 
 export const TRAIN_SCHEMA = z.strictObject({
@@ -116,6 +121,29 @@ export interface StageConfig {
   /** First and one-past-last optimizer step of the stage. */
   startStep: number;
   endStep: number;
+  /** Long-context stages: sequence length, micro-batch and RoPE base (absent: the run's). */
+  seq_len?: number;
+  micro_batch?: number;
+  rope_theta?: number;
+  /** Per source: sample only documents of at least this many tokens. */
+  min_doc_tokens?: Record<string, number>;
+}
+
+/** Sequence length, micro-batch and accumulation of a stage. */
+export function stageBatch(cfg: Pick<TrainConfig, "batch">, s: Pick<StageConfig, "seq_len" | "micro_batch">): { seqLen: number; microBatch: number; accumulation: number } {
+  const seqLen = s.seq_len ?? cfg.batch.seq_len;
+  const microBatch = s.micro_batch ?? cfg.batch.micro_batch;
+  return { seqLen, microBatch, accumulation: Math.max(1, Math.round(cfg.batch.tokens_per_step / (seqLen * microBatch))) };
+}
+
+/** The model's context in stage `si`: the last RoPE base set up to it, the longest sequence so far. */
+export function stageContext(cfg: Pick<TrainConfig, "data" | "batch">, si: number, base: { ropeTheta: number; maxSeq: number }): { ropeTheta: number; maxSeq: number } {
+  let { ropeTheta, maxSeq } = base;
+  for (const s of cfg.data.stages.slice(0, si + 1)) {
+    if (s.rope_theta !== undefined) ropeTheta = s.rope_theta;
+    maxSeq = Math.max(maxSeq, s.seq_len ?? cfg.batch.seq_len);
+  }
+  return { ropeTheta, maxSeq };
 }
 
 /** A resolved config: the parsed file plus what follows from it (stages as steps, schedule, accumulation). */
@@ -187,9 +215,28 @@ export function resolveTrainConfig(tree: Record<string, unknown>, opts: { sets?:
     }
     const sum = Object.values(s.mixture).reduce((a, x) => a + x, 0);
     if (Math.abs(sum - 1) > 1e-6) problems.push(`data.stages[${i}].mixture: the weights sum to ${+sum.toFixed(6)}; they are shares of the stage's tokens and must sum to 1`);
+    const sT = s.seq_len ?? b.seq_len;
+    const sB = s.micro_batch ?? b.micro_batch;
+    if ((s.seq_len !== undefined || s.micro_batch !== undefined) && b.tokens_per_step % (sT * sB) !== 0) {
+      problems.push(`data.stages[${i}]: batch.tokens_per_step ${b.tokens_per_step} is not a multiple of micro_batch × seq_len = ${sB} × ${sT} for this stage (set the stage's micro_batch to a divisor of ${Math.max(1, Math.floor(b.tokens_per_step / sT))})`);
+    }
     const n = Math.max(1, Math.round(s.tokens / b.tokens_per_step));
-    stages.push({ name: s.name ?? `stage${i + 1}`, tokens: s.tokens, mixture: s.mixture, startStep: step, endStep: step + n });
+    stages.push({
+      name: s.name ?? `stage${i + 1}`, tokens: s.tokens, mixture: s.mixture, startStep: step, endStep: step + n,
+      ...(s.seq_len !== undefined ? { seq_len: s.seq_len } : {}), ...(s.micro_batch !== undefined ? { micro_batch: s.micro_batch } : {}), ...(s.rope_theta !== undefined ? { rope_theta: s.rope_theta } : {}),
+      ...(s.min_doc_tokens !== undefined ? { min_doc_tokens: s.min_doc_tokens } : {}),
+    });
+    for (const k of Object.keys(s.min_doc_tokens ?? {})) if (!(k in s.mixture)) problems.push(`data.stages[${i}].min_doc_tokens.${k}: "${k}" is not in this stage's mixture`);
     step += n;
+  });
+  // Stages that share a sequence length share one sampler, hence one document filter.
+  const filters = new Map<number, { i: number; key: string }>();
+  stages.forEach((s, i) => {
+    const T = s.seq_len ?? b.seq_len;
+    const key = JSON.stringify(Object.entries(s.min_doc_tokens ?? {}).sort());
+    const prev = filters.get(T);
+    if (!prev) filters.set(T, { i, key });
+    else if (prev.key !== key) problems.push(`data.stages[${i}].min_doc_tokens: stages with the same seq_len (${T}) must use the same min_doc_tokens (stage ${prev.i} differs); give this stage its own seq_len or the same filter`);
   });
   const names = stages.map((s) => s.name);
   names.forEach((n, i) => {

@@ -24,7 +24,7 @@ import { Rng } from "../util/rng.js";
 import { WeightAverager } from "./averaging.js";
 import { applyRetention, loadBuffers, readTrainerState, saveCheckpoint, type TrainerState } from "./checkpoint.js";
 import { AVERAGES_FILE, OPTIMIZER_FILE } from "../io/run-layout.js";
-import type { TrainConfig } from "./config.js";
+import { stageBatch, stageContext, type TrainConfig } from "./config.js";
 import { MetricsLog } from "./metrics.js";
 import type { PreparedRun } from "./preflight.js";
 import { configHash } from "./rundir.js";
@@ -100,7 +100,8 @@ export class Trainer<Bt = TokenBatch> {
   private readonly schedule: (step: number) => number;
   private readonly source: BatchSource<Bt>;
   private readonly objective: Objective<Bt>;
-  private valSets: ValSet[] = [];
+  /** Validation windows by sequence length (long-context stages validate on their own length). */
+  private valSets = new Map<number, ValSet[]>();
   private metrics: MetricsLog;
   private step = 0;
   private tokens = 0;
@@ -143,7 +144,7 @@ export class Trainer<Bt = TokenBatch> {
    */
   open(): void {
     const rd = this.run_.runDir;
-    if (this.run_.index) this.valSets = loadValSets(this.cfg.data.dir, this.cfg.batch.seq_len, this.cfg.eval.tokens);
+    if (this.run_.index) this.valSets.set(this.cfg.batch.seq_len, loadValSets(this.cfg.data.dir, this.cfg.batch.seq_len, this.cfg.eval.tokens));
     const had = rd.checkpoints();
     const good = rd.latestGoodCheckpoint((m) => this.hooks.onLog?.(m), (dir) => this.restore(dir, true));
     if (had.length && !good) {
@@ -215,24 +216,38 @@ export class Trainer<Bt = TokenBatch> {
     return res.flat;
   }
 
-  private evaluate(): Record<string, unknown> {
+  /** Give the model the context (RoPE base, length) of stage `si`; a no-op when it has it. */
+  private enterContext(si: number): void {
+    const ctx = stageContext(this.cfg, si, this.modelConfig);
+    this.model.setContext(ctx.ropeTheta, ctx.maxSeq);
+  }
+
+  private valSetsFor(seqLen: number): ValSet[] {
+    let sets = this.valSets.get(seqLen);
+    if (!sets && !this.run_.index) return []; // post-training runs without a shard directory
+    if (!sets) this.valSets.set(seqLen, (sets = loadValSets(this.cfg.data.dir, seqLen, this.cfg.eval.tokens)));
+    return sets;
+  }
+
+  private evaluate(si: number): Record<string, unknown> {
     const rec: Record<string, unknown> = {};
-    if (!this.valSets.length) return rec;
-    const { seq_len, micro_batch } = this.cfg.batch;
-    const raw = validationLoss(this.model, this.valSets, seq_len, micro_batch);
+    const { seqLen: seq_len, microBatch: micro_batch } = stageBatch(this.cfg, this.cfg.data.stages[si]);
+    const valSets = this.valSetsFor(seq_len);
+    if (!valSets.length) return rec;
+    const raw = validationLoss(this.model, valSets, seq_len, micro_batch);
     rec.val_loss = raw;
     rec.val_loss_mean = mean(Object.values(raw));
     if (this.averager.enabled) {
-      const tmp = new LlamaModel(this.be, this.modelConfig, { withGrad: false });
+      const tmp = new LlamaModel(this.be, this.model.config, { withGrad: false });
       try {
         if (this.averager.swaWeights(tmp.params.data)) {
-          const swa = validationLoss(tmp, this.valSets, seq_len, micro_batch);
+          const swa = validationLoss(tmp, valSets, seq_len, micro_batch);
           rec.val_loss_swa = swa;
           rec.val_loss_swa_mean = mean(Object.values(swa));
         }
         if (this.averager.ema && this.averager.state.ema_initialized) {
           tmp.params.copyFrom(this.averager.ema);
-          const ema = validationLoss(tmp, this.valSets, seq_len, micro_batch);
+          const ema = validationLoss(tmp, valSets, seq_len, micro_batch);
           rec.val_loss_ema = ema;
           rec.val_loss_ema_mean = mean(Object.values(ema));
         }
@@ -246,7 +261,7 @@ export class Trainer<Bt = TokenBatch> {
   /** Train to the end of the schedule, or until `signal` aborts (then a checkpoint is written first). */
   async run(signal?: AbortSignal): Promise<TrainSummary> {
     const cfg = this.cfg;
-    const { accumulation, tokens_per_step, seq_len } = cfg.batch;
+    const { tokens_per_step, seq_len } = cfg.batch;
     const e = new Engine(this.be, undefined, { precision: cfg.precision ?? "fp32" });
     const flops = flopsPerToken(this.modelConfig, seq_len);
     const stageEval: TrainSummary["stageEval"] = {};
@@ -263,6 +278,8 @@ export class Trainer<Bt = TokenBatch> {
         const t0 = performance.now();
         const si = this.stageIndex(this.step);
         const stage = cfg.data.stages[si];
+        const { accumulation } = stageBatch(cfg, stage);
+        this.enterContext(si);
         const lr = this.schedule(this.step);
         this.model.params.zeroGrad();
         let lossSum = 0;
@@ -321,7 +338,7 @@ export class Trainer<Bt = TokenBatch> {
         }
         const evalNow = !interrupted && ((cfg.eval.every > 0 && this.step % cfg.eval.every === 0) || stageEnd);
         if (evalNow) {
-          const rec = this.evaluate();
+          const rec = this.evaluate(si);
           if (cfg.eval.tasks.length) rec.tasks = await this.evaluateTasks();
           if (this.hooks.onEvaluate) Object.assign(rec, await this.hooks.onEvaluate({ step: this.step, model: this.model }));
           if (Object.keys(rec).length) {
