@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Backend, FloatBuf } from "../backend/backend.js";
+import { SingleProcess, type Collective } from "../backend/collective.js";
 import { CheckpointError, SmolError } from "../errors.js";
 import { writeJsonAtomic } from "../io/atomic.js";
 import { loadTokenizer } from "../data/tokenizer.js";
@@ -28,6 +29,7 @@ import type { TrainConfig } from "./config.js";
 import { MetricsLog } from "./metrics.js";
 import type { PreparedRun } from "./preflight.js";
 import { configHash } from "./rundir.js";
+import { agreeOnStep, checkWeightsAgree, ownsMicroBatch } from "./parallel.js";
 import { openTrainingStream, type TokenBatch } from "./stream.js";
 import { loadValSets, validationLoss, type ValSet } from "./validation.js";
 
@@ -111,13 +113,18 @@ export class Trainer<Bt = TokenBatch> {
   private tokensByStage: Record<string, number> = {};
   private resumedFrom: number | undefined;
   private tokenizer: Tokenizer | undefined;
+  /** Data-parallel peers (a single process by default); rank 0 alone writes to the run directory. */
+  readonly comm: Collective;
+  private readonly writer: boolean;
 
   constructor(
     readonly be: Backend<FloatBuf>,
     private readonly run_: PreparedRun,
     private readonly hooks: TrainHooks = {},
-    opts: { schedule?: (step: number) => number; source?: BatchSource<Bt>; objective?: Objective<Bt> } = {},
+    opts: { schedule?: (step: number) => number; source?: BatchSource<Bt>; objective?: Objective<Bt>; collective?: Collective } = {},
   ) {
+    this.comm = opts.collective ?? new SingleProcess();
+    this.writer = this.comm.rank === 0;
     const cfg = (this.cfg = run_.cfg);
     this.runDir = run_.runDir.dir;
     this.modelConfig = run_.modelConfig;
@@ -152,7 +159,7 @@ export class Trainer<Bt = TokenBatch> {
     else {
       if (this.cfg.model.from) readWeightsInto(this.cfg.model.from, this.model);
       else this.model.initialize(this.cfg.seed);
-      this.metrics.truncateAfter(0);
+      if (this.writer) this.metrics.truncateAfter(0);
     }
   }
 
@@ -179,7 +186,7 @@ export class Trainer<Bt = TokenBatch> {
     this.tokensByStage = { ...(st.tokens_by_stage ?? {}) };
     this.rng = Rng.fromState(st.rng as Parameters<typeof Rng.fromState>[0]);
     this.resumedFrom = st.step;
-    this.metrics.truncateAfter(st.step);
+    if (this.writer) this.metrics.truncateAfter(st.step);
   }
 
   /** The stage of the optimizer step about to run (0-based step): the run's one clock. */
@@ -193,7 +200,7 @@ export class Trainer<Bt = TokenBatch> {
       format: "smollab-trainer-state", version: 1, step: this.step, tokens: this.tokens, config_hash: configHash(this.cfg),
       optimizer_step: this.opt.step, data_cursor: this.source.cursor(), rng: this.rng.getState(), averaging: this.averager.state,
       stage: this.stageIndex(Math.max(0, this.step - 1)), elapsed_s: this.elapsed, tokens_by_source: this.tokensBySource,
-      tokens_by_stage: this.tokensByStage, skipped_steps: this.skipped,
+      tokens_by_stage: this.tokensByStage, skipped_steps: this.skipped, ranks: this.comm.size,
     };
     const dir = saveCheckpoint(this.runDir, this.model, st, this.opt.buffers(), this.averager.buffers(), { tokenizerDir: this.run_.tokenizerDir });
     const protect = [...(this.cfg.checkpoint.at_steps ?? []), ...this.cfg.data.stages.map((s) => s.endStep)];
@@ -253,6 +260,11 @@ export class Trainer<Bt = TokenBatch> {
     let finalLoss = NaN;
     let interrupted = false;
     const startStep = this.step;
+    const comm = this.comm;
+    const multi = comm.size > 1;
+    const checkEvery = cfg.parallel?.check_every ?? 50;
+    // Every rank must start from the same weights at the same step (same checkpoint, same build).
+    if (multi) checkWeightsAgree(comm, this.model.params.data, this.step);
     if (this.resumedFrom !== undefined) this.hooks.onLog?.(`resuming from step ${this.resumedFrom} (${this.runDir})`);
     else this.hooks.onLog?.(`training ${parameterCount(this.modelConfig).toLocaleString("en-US")} parameters for ${cfg.steps} steps (${(cfg.steps * tokens_per_step).toLocaleString("en-US")} tokens) → ${this.runDir}`);
     try {
@@ -263,13 +275,28 @@ export class Trainer<Bt = TokenBatch> {
         const lr = this.schedule(this.step);
         this.model.params.zeroGrad();
         let lossSum = 0;
-        const bySource: Record<string, number> = {};
+        let bySource: Record<string, number> = {};
+        const microLosses: number[] = [];
         for (let a = 0; a < accumulation; a++) {
-          const out = this.objective.loss(this.model, e, this.source.next(si));
+          // Every rank draws every micro-batch of the global batch (the data cursor stays global)
+          // and computes its share; gradients are summed across ranks below.
+          const batch = this.source.next(si);
+          if (!ownsMicroBatch(a, comm)) continue;
+          const out = this.objective.loss(this.model, e, batch);
           for (const [s, n] of Object.entries(out.tokensBySource)) bySource[s] = (bySource[s] ?? 0) + n;
+          microLosses.push(out.loss.data[0]);
           lossSum += out.loss.data[0];
           e.backward(out.loss, 1 / accumulation);
           e.reset();
+        }
+        let stopAgreed = false;
+        if (multi) {
+          for (const g of this.model.params.grad) comm.allreduceSum(g);
+          if (signal) await new Promise<void>((r) => setImmediate(r));
+          const agreed = agreeOnStep(comm, { losses: microLosses, bySource, stop: signal?.aborted === true }, accumulation);
+          lossSum = agreed.lossSum;
+          bySource = agreed.bySource;
+          stopAgreed = agreed.stop;
         }
         const loss = lossSum / accumulation;
         const finite = Number.isFinite(loss);
@@ -291,8 +318,9 @@ export class Trainer<Bt = TokenBatch> {
         this.tokensByStage[stage.name] = (this.tokensByStage[stage.name] ?? 0) + tokens_per_step;
         if (finite) {
           const closed = this.averager.observe(this.step, this.model.params.data);
-          if (closed !== undefined) this.saveSwaWindow(closed);
+          if (closed !== undefined && this.writer) this.saveSwaWindow(closed);
         }
+        if (multi && checkEvery > 0 && this.step % checkEvery === 0) checkWeightsAgree(comm, this.model.params.data, this.step);
         const dt = (performance.now() - t0) / 1000;
         this.elapsed += dt;
         windowTokens += tokens_per_step;
@@ -300,19 +328,20 @@ export class Trainer<Bt = TokenBatch> {
         const tokPerS = windowTokens / ((performance.now() - windowStart) / 1000);
         this.hooks.onProgress?.({ step: this.step, steps: cfg.steps, stage: stage.name, loss, lr, tokensPerS: tokPerS, etaS: (cfg.steps - this.step) * (this.elapsed / Math.max(1, this.step - (this.resumedFrom ?? 0))) });
         // Give signal handlers a turn between steps (a step is one long synchronous stretch).
-        if (signal) await new Promise<void>((r) => setImmediate(r));
-        interrupted = signal?.aborted === true && this.step < cfg.steps;
-        if (this.step % cfg.log.every === 0 || stageEnd || this.step === cfg.steps || interrupted) {
+        if (signal && !multi) await new Promise<void>((r) => setImmediate(r));
+        interrupted = (multi ? stopAgreed : signal?.aborted === true) && this.step < cfg.steps;
+        if (this.writer && (this.step % cfg.log.every === 0 || stageEnd || this.step === cfg.steps || interrupted)) {
           this.metrics.append({
             type: "train", step: this.step, tokens: this.tokens, stage: stage.name, lr, loss: finite ? loss : null, grad_norm: gradNorm,
             tokens_per_s: tokPerS, elapsed_s: this.elapsed, flops: this.tokens * flops.train,
             tokens_by_source: { ...this.tokensBySource }, tokens_by_stage: { ...this.tokensByStage }, epochs: this.source.epochs(),
             ...(this.skipped ? { skipped_steps: this.skipped } : {}),
+            ...(multi ? { ranks: comm.size, allreduce_s: comm.stats.seconds, allreduce_bytes: comm.stats.bytes, allreduce_calls: comm.stats.calls } : {}),
           });
           windowStart = performance.now();
           windowTokens = 0;
         }
-        const evalNow = !interrupted && ((cfg.eval.every > 0 && this.step % cfg.eval.every === 0) || stageEnd);
+        const evalNow = this.writer && !interrupted && ((cfg.eval.every > 0 && this.step % cfg.eval.every === 0) || stageEnd);
         if (evalNow) {
           const rec = this.evaluate();
           if (cfg.eval.tasks.length) rec.tasks = await this.evaluateTasks();
@@ -324,7 +353,7 @@ export class Trainer<Bt = TokenBatch> {
           }
         }
         const ckNow = interrupted || (cfg.checkpoint.every > 0 && this.step % cfg.checkpoint.every === 0) || stageEnd || this.step === cfg.steps || (cfg.checkpoint.at_steps ?? []).includes(this.step);
-        if (ckNow) lastCkpt = this.checkpoint();
+        if (ckNow) lastCkpt = this.writer ? this.checkpoint() : this.run_.runDir.checkpointDir(this.step);
         if (interrupted) break;
       }
     } finally {
