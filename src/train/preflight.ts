@@ -124,6 +124,9 @@ export function prepareRun(cfg: TrainConfig, runDirPath: string, opts: { from?: 
   const identity: RunIdentity = { config_hash: configHash(cfg), data_index_sha256: dataIndexHash(cfg.data.dir), tokenizer_fingerprint: index.fingerprint };
   const existing = runDir.readResolved();
   if (existing) runDir.checkIdentity(existing, identity);
+  else if (runDir.checkpoints().length) {
+    throw new ConfigError(`${runDir.dir} holds checkpoints but no ${path.basename(runDir.resolvedFile)}`, [], "use a new --run-dir");
+  }
   const ckpts = runDir.checkpoints();
   const wrote = ckpts.length ? checkpointRanks(runDir.checkpointDir(ckpts[ckpts.length - 1])) : undefined;
   if (wrote !== undefined && wrote !== ranks) {
@@ -131,9 +134,6 @@ export function prepareRun(cfg: TrainConfig, runDirPath: string, opts: { from?: 
       `${runDir.dir}: its checkpoints were written by ${wrote} data-parallel rank${wrote === 1 ? "" : "s"}, this start has ${ranks}`, [],
       `resume with ${wrote === 1 ? "a single process (no mpirun)" : `mpirun -np ${wrote}`}: another rank count sums the gradients in another order and would not reproduce the run bit for bit; to change it, branch into a new run directory (smol cooldown / from:)`,
     );
-  }
-  else if (runDir.checkpoints().length) {
-    throw new ConfigError(`${runDir.dir} holds checkpoints but no ${path.basename(runDir.resolvedFile)}`, [], "use a new --run-dir");
   }
   return { cfg, runDir, index, modelConfig, identity, tokenizerDir, from: opts.from, existing };
 }
