@@ -14,6 +14,8 @@ export interface CollectiveStats {
   calls: number;
   seconds: number;
   bytes: number;
+  /** Seconds spent in barrier() (the trainer's wait for the slowest rank before the all-reduce). */
+  waitSeconds: number;
 }
 
 export interface Collective {
@@ -38,7 +40,7 @@ export class SingleProcess implements Collective {
   readonly rank = 0;
   readonly size = 1;
   readonly description = "single process";
-  readonly stats: CollectiveStats = { calls: 0, seconds: 0, bytes: 0 };
+  readonly stats: CollectiveStats = { calls: 0, seconds: 0, bytes: 0, waitSeconds: 0 };
   allreduceSum(): void {}
   allgather(s: string): string[] {
     return [s];
@@ -78,7 +80,7 @@ class MpiCollective implements Collective {
   readonly rank: number;
   readonly size: number;
   readonly description: string;
-  readonly stats: CollectiveStats = { calls: 0, seconds: 0, bytes: 0 };
+  readonly stats: CollectiveStats = { calls: 0, seconds: 0, bytes: 0, waitSeconds: 0 };
 
   constructor(private readonly m: MpiAddon, private readonly bucketElems: number) {
     const info = m.init();
@@ -112,7 +114,9 @@ class MpiCollective implements Collective {
     }
   }
   barrier(): void {
+    const t0 = performance.now();
     this.m.barrier();
+    this.stats.waitSeconds += (performance.now() - t0) / 1000;
   }
 }
 

@@ -291,6 +291,7 @@ export class Trainer<Bt = TokenBatch> {
         }
         let stopAgreed = false;
         if (multi) {
+          comm.barrier(); // the wait for the slowest rank, timed apart from the reduction itself
           for (const g of this.model.params.grad) comm.allreduceSum(g);
           if (signal) await new Promise<void>((r) => setImmediate(r));
           const agreed = agreeOnStep(comm, { losses: microLosses, bySource, stop: signal?.aborted === true }, accumulation);
@@ -336,7 +337,7 @@ export class Trainer<Bt = TokenBatch> {
             tokens_per_s: tokPerS, elapsed_s: this.elapsed, flops: this.tokens * flops.train,
             tokens_by_source: { ...this.tokensBySource }, tokens_by_stage: { ...this.tokensByStage }, epochs: this.source.epochs(),
             ...(this.skipped ? { skipped_steps: this.skipped } : {}),
-            ...(multi ? { ranks: comm.size, allreduce_s: comm.stats.seconds, allreduce_bytes: comm.stats.bytes, allreduce_calls: comm.stats.calls } : {}),
+            ...(multi ? { ranks: comm.size, allreduce_s: comm.stats.seconds, allreduce_wait_s: comm.stats.waitSeconds, allreduce_bytes: comm.stats.bytes, allreduce_calls: comm.stats.calls } : {}),
           });
           windowStart = performance.now();
           windowTokens = 0;
