@@ -49,15 +49,28 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
   ].join("\n"));
   const env = { SLURM_CONF: conf };
   const pids = () => ["slurmd.pid", "slurmctld.pid", "munged.pid"].map((p) => Number(fs.existsSync(f(p)) ? fs.readFileSync(f(p), "utf8").trim() : 0)).filter((p) => p > 0);
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const stop = () => {
     spawnSync("scancel", ["--full", "--user=root"], { env: { ...process.env, ...env } });
-    for (const pid of pids()) {
+    const started = pids();
+    for (const pid of started) {
       try {
         process.kill(pid, "SIGTERM");
       } catch {
         /* already gone */
       }
     }
+    // Wait (up to 10 s) for the daemons to exit, then remove the cluster's directory.
+    const t0 = Date.now();
+    while (started.some(alive) && Date.now() - t0 < 10_000) spawnSync("sleep", ["0.1"]);
+    if (!started.some(alive)) fs.rmSync(dir, { recursive: true, force: true });
   };
   const must = (cmd: string, args: string[]) => {
     const r = spawnSync(cmd, args, { encoding: "utf8", env: { ...process.env, ...env } });

@@ -13,6 +13,7 @@ import { makeShardDir } from "../train/fixture.js";
 import { runSmol, smolArgv } from "../helpers.js";
 import { readMetrics } from "../../src/train/metrics.js";
 import { slurmSkipReason, startSlurmCluster, type SlurmCluster } from "./slurm-cluster.js";
+import { mpiAddonBuilt } from "../../src/backend/collective.js";
 
 const skip = slurmSkipReason() ?? false;
 if (skip) console.log(`# skip: Slurm executor tests: ${skip}`);
@@ -122,6 +123,28 @@ describe("smol sweep --executor slurm", { skip }, () => {
     assert.doesNotMatch(text, /resubmit/);
     const q = spawnSync("squeue", ["-h", "-o", "%i"], { env: { ...process.env, ...env() }, encoding: "utf8" });
     assert.equal(q.stdout.trim(), "", "nothing left in the queue");
+  });
+
+  it("srun --mpi=pmix -n 2 smol train is data-parallel under Slurm and matches a single process", { skip: mpiAddonBuilt() ? false : "the MPI addon is not built" }, async () => {
+    const cfg = path.join(root, "dp.json");
+    fs.writeFileSync(cfg, JSON.stringify({
+      name: "dp", seed: 5, model: { preset: "debug" }, threads: 1,
+      data: { dir: path.join(root, "shards"), stages: [{ tokens: 256 * 12, mixture: { prose: 0.6, math: 0.4 } }] },
+      optimizer: { lr: 0.01 }, schedule: { kind: "wsd", warmup: 2, decay_fraction: 0.25 },
+      batch: { seq_len: 32, micro_batch: 2, tokens_per_step: 256 }, eval: { every: 0, tokens: 256 }, log: { every: 1 },
+    }));
+    const dp = path.join(root, "srun-dp");
+    const r = spawnSync("srun", ["--mpi=pmix", "-n", "2", "--cpus-per-task=1", ...smolArgv(), "train", cfg, "--run-dir", dp], { env: { ...process.env, ...env() }, encoding: "utf8", timeout: 180_000 });
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.match(r.stdout + r.stderr, /collective: MPI, 2 ranks/);
+    const one = path.join(root, "srun-single");
+    const s = await runSmol(["train", cfg, "--run-dir", one]);
+    assert.equal(s.code, 0, s.stderr);
+    const losses = (d: string) => readMetrics(path.join(d, "metrics.jsonl")).filter((m) => m.type === "train").map((m) => m.loss as number);
+    const a = losses(one);
+    const b = losses(dp);
+    assert.equal(b.length, 12);
+    b.forEach((x, i) => assert.ok(Math.abs(x - a[i]) <= 1e-5 * Math.abs(a[i]), `step ${i + 1}: ${x} vs ${a[i]}`));
   });
 
   it("explains a missing Slurm and bad executor flags in one line", async () => {

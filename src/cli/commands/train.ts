@@ -74,7 +74,7 @@ export async function runTraining(cfg: TrainConfig, runDir: string, from?: { che
     ac.abort();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
-    progress.log(`${sig}: finishing the current step and writing a checkpoint (send it again to stop at once)`);
+    if (lead) progress.log(`${sig}: finishing the current step and writing a checkpoint (send it again to stop at once)`);
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
