@@ -7,7 +7,11 @@ import assert from "node:assert/strict";
 import { SingleProcess } from "../../src/backend/collective.js";
 import { agreeOnStep, ownsMicroBatch, parallelProblems, weightChecksum } from "../../src/train/parallel.js";
 import { configHash } from "../../src/train/rundir.js";
-import { tinyConfig } from "./fixture.js";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { spawnSync } from "node:child_process";
+import { makeShardDir, tinyConfig } from "./fixture.js";
+import { runSmol } from "../helpers.js";
 
 test("micro-batch a belongs to rank a mod N: every micro-batch once, N ranks balanced", () => {
   for (const size of [1, 2, 4]) {
@@ -43,4 +47,31 @@ test("weight checksums see a one-ulp change; parallel settings do not change the
   const withParallel = tinyConfig("/nonexistent", { parallel: { check_every: 7, bucket_mb: 2 } });
   assert.equal(withParallel.parallel?.check_every, 7);
   assert.equal(configHash(withParallel), configHash(base));
+});
+
+test("without an MPI compiler wrapper the MPI addon build is skipped with one line and success", () => {
+  const script = new URL("../../../scripts/build-mpi.js", import.meta.url).pathname.replace("/dist/scripts/", "/scripts/");
+  const r = spawnSync(process.execPath, [script], { env: { PATH: "/nonexistent" }, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^smollab: no MPI compiler wrapper \(mpicxx\) found: the MPI data-parallel addon is not built; training runs single-process/);
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+});
+
+test("smol train says which collective it uses; a bad SMOL_COLLECTIVE is one clear line", async () => {
+  const data = await makeShardDir();
+  const file = path.join(path.dirname(data), "one.json");
+  fs.writeFileSync(file, JSON.stringify({
+    name: "one", seed: 1, model: { preset: "debug" }, threads: 1,
+    data: { dir: data, stages: [{ tokens: 256 * 2, mixture: { prose: 1 } }] }, optimizer: { lr: 0.01 }, schedule: { kind: "wsd", decay_steps: 1 },
+    batch: { seq_len: 32, micro_batch: 4, tokens_per_step: 256 }, eval: { every: 0, tokens: 256 },
+  }));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OMPI_|PMIX_|PMI_)/.test(k))) as Record<string, string>;
+  const ok = await runSmol(["train", file, "--run-dir", path.join(path.dirname(data), "one")], { env });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout + ok.stderr, /^collective: single process/m);
+  const bad = await runSmol(["train", file, "--run-dir", path.join(path.dirname(data), "two")], { env: { ...env, SMOL_COLLECTIVE: "nccl" } });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^smol: error: SMOL_COLLECTIVE must be "single" or "mpi", got "nccl"/);
+  assert.doesNotMatch(bad.stderr, /\n\s+at /);
+  assert.equal(fs.existsSync(path.join(path.dirname(data), "two")), false, "nothing written");
 });
