@@ -35,7 +35,7 @@ export interface ExecHooks<J extends ExecJob> {
   isDone(job: J): boolean;
   /** Local: may start now (e.g. the parent's checkpoint exists). Slurm uses dependencies instead. */
   isReady(job: J): boolean;
-  onEvent?(e: ExecEvent<J> | { type: "resubmit"; job: J; slurmId: string; attempt: number; error?: unknown }): void;
+  onEvent?(e: ExecEvent<J> | { type: "resubmit" | "adopt"; job: J; slurmId: string; attempt: number; error?: unknown }): void;
   onTick?(running: readonly J[]): void;
 }
 

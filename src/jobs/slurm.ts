@@ -173,10 +173,8 @@ export class SlurmExecutor implements Executor {
       rec.set(j.id, r);
       state.jobs.push(r);
     }
-    // Jobs of an earlier invocation still queued or running are cancelled first: one owner per run directory.
+    // Jobs of an earlier invocation (whose watcher died) still queued or running are adopted, not resubmitted.
     const live = querySlurm(state.jobs.flatMap((r) => r.slurm_ids.slice(-1)));
-    const stale = [...live].filter(([, st]) => !TERMINAL.has(st)).map(([id]) => id);
-    if (stale.length) run("scancel", stale);
     const slurmOf = new Map<string, string>(); // job id -> current Slurm id
     const finish = (j: J, o: JobOutcome, e?: unknown) => {
       outcomes[j.id] = o;
@@ -207,8 +205,17 @@ export class SlurmExecutor implements Executor {
           hooks.onEvent?.({ type: "blocked", job: j });
           continue;
         }
+        const r = rec.get(j.id)!;
+        const last = r.slurm_ids.at(-1);
+        const lastState = last ? live.get(last) : undefined;
+        if (last && lastState && !TERMINAL.has(lastState)) {
+          r.attempts = prev?.jobs.find((x) => x.id === j.id)?.attempts ?? 1;
+          slurmOf.set(j.id, last);
+          hooks.onEvent?.({ type: "adopt", job: j, slurmId: last, attempt: r.attempts });
+          continue;
+        }
         try {
-          const sid = this.submit(j, rec.get(j.id)!, after);
+          const sid = this.submit(j, r, after);
           slurmOf.set(j.id, sid);
           hooks.onEvent?.({ type: "start", job: j, slurmId: sid, attempt: 1 });
         } catch (e) {

@@ -101,6 +101,25 @@ describe("smol sweep --executor slurm", { skip }, () => {
     assert.deepEqual(pts(out), pts(local));
   });
 
+  it("a watcher that dies leaves its jobs in Slurm; the same command adopts them instead of resubmitting", async () => {
+    const out = path.join(root, "adopt-sweep");
+    const [cmd, ...pre] = smolArgv();
+    const child = spawn(cmd, [...pre, "sweep", file, "--out", out, "--executor", "slurm"], { env: { ...process.env, ...env() }, stdio: "ignore" });
+    const gone = new Promise((r) => child.on("close", r));
+    const t0 = Date.now();
+    while (!(slurmJobs(out).length === 3 && fs.existsSync(path.join(out, "runs", "s16", "constant", "metrics.jsonl")))) {
+      assert.ok(Date.now() - t0 < 60_000, "the sweep did not start");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill("SIGKILL");
+    await gone;
+    const r = await runSmol(["sweep", file, "--out", out, "--executor", "slurm"], { env: env() });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stderr, /adopt +s16\/constant \(Slurm job \d+\): still queued or running/);
+    assert.match(r.stdout, /all 3 jobs finished/);
+    for (const j of slurmJobs(out)) assert.equal(j.slurm_ids.length, 1, `${j.id} was not resubmitted`);
+  });
+
   it("smol sweep cancel stops the queued and running jobs", async () => {
     const out = path.join(root, "cancel-sweep");
     const [cmd, ...pre] = smolArgv();

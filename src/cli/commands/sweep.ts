@@ -46,7 +46,8 @@ Options:
                  branch held with --dependency=afterok on the job that writes its parent checkpoint,
                  logs in DIR/logs/, failed/preempted/cancelled jobs resubmitted (they resume from
                  their checkpoints) up to --max-retries; this command waits and watches (Ctrl-C
-                 leaves the jobs queued: smol sweep status/cancel DIR). Job scripts and ids: DIR/slurm/
+                 leaves the jobs queued: smol sweep status/cancel DIR; the same command again adopts
+                 them and goes on watching). Job scripts and ids: DIR/slurm/
   --partition P, --account A, --time T, --cpus-per-task N, --mem M, --max-retries N
                  sbatch settings (override the sweep file's slurm: section; N CPUs = the job's
                  SMOL_THREADS, default 1); further sbatch flags: slurm.extra in the sweep file
@@ -217,6 +218,8 @@ async function runSweep(plan: SweepPlan, concurrency: number, slurm: SlurmExecut
       else if (e.type === "start") {
         const st = jobState(j);
         progress.log(`${stamp()}  ${slurm ? "submit" : "start "} ${j.id}${st.step ? ` (resuming at step ${st.step})` : ""}${sid}`);
+      } else if (e.type === "adopt") {
+        progress.log(`${stamp()}  adopt  ${j.id}${sid}: still queued or running from an earlier invocation`);
       } else if (e.type === "resubmit") {
         progress.log(`${stamp()}  resubmit ${j.id}${sid}, attempt ${e.attempt}: ${e.error instanceof Error ? e.error.message : ""}; it resumes from its last checkpoint (step ${jobState(j).step ?? 0})`);
       } else if (e.type === "done") {
