@@ -19,6 +19,7 @@ import { MODEL_SHAPE, SHAPE_KEYS, readConfigFile, resolveTrainConfig, type Train
 import { planBranch } from "../train/cooldown.js";
 import { modelConfigFor } from "../train/preflight.js";
 import { zodProblems } from "../util/schema.js";
+import { SLURM_SCHEMA, type SlurmOptions } from "../jobs/slurm.js";
 
 const lists = (doc: string) => z.array(z.number()).optional().describe(doc);
 const BUDGETS = z.strictObject({
@@ -63,6 +64,7 @@ export const SWEEP_SCHEMA = z.strictObject({
     window: z.number().int().min(1).describe("SWA window in steps (readouts are cleanest when budgets are multiples of it)"),
     interval: z.number().int().min(1).default(5).describe("steps between SWA snapshots"),
   }).optional().describe("SWA readouts of the constant run at every budget (extends it to the largest budget)"),
+  slurm: SLURM_SCHEMA.optional(),
 });
 
 export type SweepMethod = "cooldown" | "cosine" | "swa" | "constant" | `cooldown-${DecayShape}`;
@@ -119,6 +121,8 @@ export interface SweepPlan {
   jobs: SweepJob[];
   /** Things worth saying before training (e.g. budgets rounded). */
   notes: string[];
+  /** The sweep file's `slurm:` section (for --executor slurm). */
+  slurm?: SlurmOptions;
 }
 
 /** Directory of a run inside the sweep: runs/<size>/<run>. */
@@ -345,7 +349,7 @@ export function planSweep(tree: Record<string, unknown>, opts: { file?: string; 
     cooldown: { fraction, shape: v.cooldown.shape, extraShapes: v.cooldown.extra_shapes, finalLr: v.cooldown.final_lr },
     cosine: cosineOn ? { lr: v.cosine.lr, finalFraction: v.cosine.final_fraction, warmup: cosWarm } : null,
     swa: v.swa ? { window: v.swa.window, interval: v.swa.interval } : null,
-    warmup, stepMultiple, sizes, jobs: [], notes,
+    warmup, stepMultiple, sizes, jobs: [], notes, ...(v.slurm ? { slurm: v.slurm } : {}),
   };
   plan.jobs = makeJobs(plan, b, mixture);
   return plan;

@@ -32,6 +32,8 @@ export interface TrainerState {
   tokens_by_stage?: Record<string, number>;
   /** Steps whose update was skipped for a non-finite loss (on_nonfinite: skip). */
   skipped_steps?: number;
+  /** Data-parallel ranks that wrote it (absent: 1); a resume must use the same count. */
+  ranks?: number;
 }
 
 /** Named float buffers saved next to the model (e.g. m and v, SWA sums, EMA weights). */

@@ -104,10 +104,16 @@ export const TRAIN_SCHEMA = z.strictObject({
   }).prefault({}),
   log: z.strictObject({
     every: posInt("write metrics every N steps").default(10),
+    tensorboard: z.boolean().default(false).describe("also write TensorBoard event files (RUN/events.out.tfevents.*) for `tensorboard --logdir`"),
   }).prefault({}),
   on_nonfinite: z.enum(["stop", "skip"]).default("stop").describe("what to do with a NaN/Inf loss: stop, or skip the update (the run still ends with its checkpoint)"),
   threads: posInt("kernel threads (default: all cores)").optional(),
   precision: z.enum(PRECISIONS).default("fp32").describe("linear-layer matmuls: fp32, or bf16 inputs with fp32 accumulation (weights, grads, optimizer stay fp32)"),
+  // Data parallelism under mpirun/srun (train/parallel.ts); not part of the run's identity.
+  parallel: z.strictObject({
+    check_every: int("compare a checksum of the weights across ranks every N steps (0 = only at the start)").min(0).default(50),
+    bucket_mb: positive("gradient all-reduce bucket size in MiB").default(16),
+  }).optional().describe("data-parallel settings (used under mpirun/srun)"),
 });
 
 /** A config as written in a file (defaults optional). */

@@ -13,6 +13,7 @@ import { openCheckpoint } from "../io/safetensors.js";
 import type { LlamaConfig } from "../models/config.js";
 import { findPreset } from "../models/presets.js";
 import type { TrainConfig } from "./config.js";
+import { checkpointRanks, parallelProblems } from "./parallel.js";
 import { configHash, RunDir, sha256File, verifyManifest, type ResolvedRunFile, type RunIdentity } from "./rundir.js";
 
 export interface PreparedRun {
@@ -105,7 +106,7 @@ function prepareExternal(cfg: TrainConfig, runDirPath: string, ext: ExternalData
 }
 
 /** Check everything a start needs, reading only. Throws ConfigError (all problems), DataError or CheckpointError. */
-export function prepareRun(cfg: TrainConfig, runDirPath: string, opts: { from?: { checkpoint: string }; external?: ExternalData } = {}): PreparedRun {
+export function prepareRun(cfg: TrainConfig, runDirPath: string, opts: { from?: { checkpoint: string }; external?: ExternalData; ranks?: number } = {}): PreparedRun {
   if (opts.external) return prepareExternal(cfg, runDirPath, opts.external, opts.from);
   const index = readIndex(cfg.data.dir);
   const problems: string[] = [];
@@ -153,6 +154,8 @@ export function prepareRun(cfg: TrainConfig, runDirPath: string, opts: { from?: 
       problems.push(`branch: the starting checkpoint is damaged: ${(e as Error).message}`);
     }
   }
+  const ranks = opts.ranks ?? 1;
+  problems.push(...parallelProblems(cfg.batch.accumulation, ranks));
   if (problems.length) throw new ConfigError("invalid training config", problems, "fix the keys above; `smol train --help` lists every key");
   const runDir = new RunDir(runDirPath);
   const identity: RunIdentity = { config_hash: configHash(cfg), data_index_sha256: dataIndexHash(cfg.data.dir), tokenizer_fingerprint: index.fingerprint };
@@ -160,6 +163,14 @@ export function prepareRun(cfg: TrainConfig, runDirPath: string, opts: { from?: 
   if (existing) runDir.checkIdentity(existing, identity);
   else if (runDir.checkpoints().length) {
     throw new ConfigError(`${runDir.dir} holds checkpoints but no ${path.basename(runDir.resolvedFile)}`, [], "use a new --run-dir");
+  }
+  const ckpts = runDir.checkpoints();
+  const wrote = ckpts.length ? checkpointRanks(runDir.checkpointDir(ckpts[ckpts.length - 1])) : undefined;
+  if (wrote !== undefined && wrote !== ranks) {
+    throw new ConfigError(
+      `${runDir.dir}: its checkpoints were written by ${wrote} data-parallel rank${wrote === 1 ? "" : "s"}, this start has ${ranks}`, [],
+      `resume with ${wrote === 1 ? "a single process (no mpirun)" : `mpirun -np ${wrote}`}: another rank count sums the gradients in another order and would not reproduce the run bit for bit; to change it, branch into a new run directory (smol cooldown / from:)`,
+    );
   }
   return { cfg, runDir, index, modelConfig, identity, tokenizerDir, from: opts.from, existing };
 }

@@ -4,6 +4,7 @@
 // cleanup and the first write; a failed start leaves the directory as it was.
 import * as fs from "node:fs";
 import type { Backend, FloatBuf } from "../backend/backend.js";
+import { SingleProcess, type Collective } from "../backend/collective.js";
 import { defaultBackend } from "../backend/index.js";
 import type { TrainConfig } from "./config.js";
 import type { LlamaModel } from "../models/llama.js";
@@ -30,13 +31,17 @@ export interface TrainJob<Bt = unknown> {
   prepareDir?: (runDir: string) => void | Promise<void>;
   /** Load the starting weights of a fresh run (instead of model.from / initialisation). */
   loadStart?: (model: LlamaModel<FloatBuf>) => void;
+  /** Data-parallel peers (default: a single process). Rank 0 alone locks and writes the run directory. */
+  collective?: Collective;
 }
 
 export async function train<Bt>(job: TrainJob<Bt>): Promise<TrainSummary> {
-  const prepared = prepareRun(job.config, job.runDir, { from: job.from, external: job.external });
+  const comm = job.collective ?? new SingleProcess();
+  const prepared = prepareRun(job.config, job.runDir, { from: job.from, external: job.external, ranks: comm.size });
   const be = job.backend ?? defaultBackend().backend;
   if (job.config.threads) be.setThreads(job.config.threads);
   const rd = prepared.runDir;
+  if (comm.rank !== 0) return followerRun(job, prepared, be, comm);
   const created = !fs.existsSync(rd.dir);
   rd.lock();
   let trainer: Trainer<Bt> | undefined;
@@ -47,7 +52,7 @@ export async function train<Bt>(job: TrainJob<Bt>): Promise<TrainSummary> {
     const removed = rd.cleanTemps();
     if (removed.length) job.hooks?.onLog?.(`removed ${removed.length} temporary file(s) left by an interrupted write: ${removed.join(", ")}`);
     await job.prepareDir?.(rd.dir);
-    trainer = new Trainer<Bt>(be, prepared, job.hooks, { source: job.source, objective: job.objective, schedule: job.schedule, loadStart: job.loadStart });
+    trainer = new Trainer<Bt>(be, prepared, job.hooks, { source: job.source, objective: job.objective, schedule: job.schedule, loadStart: job.loadStart, collective: comm });
     trainer.open();
     if (!now) rd.writeResolved({ format: "smollab-run", version: 2, config_hash: prepared.identity.config_hash, identity: prepared.identity, config: job.config, model: prepared.modelConfig });
     return await trainer.run(job.signal);
@@ -62,5 +67,20 @@ export async function train<Bt>(job: TrainJob<Bt>): Promise<TrainSummary> {
   } finally {
     trainer?.dispose();
     rd.unlock();
+  }
+}
+
+/**
+ * Ranks other than 0 of a data-parallel run: the same start and loop, but no lock, no temp
+ * cleanup and no writes (rank 0 owns the run directory). Rank 0 cannot finish a step before every
+ * rank has loaded its start, so no checkpoint appears while a follower is choosing its own.
+ */
+async function followerRun<Bt>(job: TrainJob<Bt>, prepared: ReturnType<typeof prepareRun>, be: Backend<FloatBuf>, comm: Collective): Promise<TrainSummary> {
+  const trainer = new Trainer<Bt>(be, prepared, job.hooks, { source: job.source, objective: job.objective, schedule: job.schedule, loadStart: job.loadStart, collective: comm });
+  try {
+    trainer.open();
+    return await trainer.run(job.signal);
+  } finally {
+    trainer.dispose();
   }
 }

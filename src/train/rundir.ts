@@ -39,7 +39,7 @@ export interface ResolvedRunFile {
 
 /** The numbers-relevant part of a config, hashed to detect a run directory from another config. */
 export function configHash(cfg: TrainConfig): string {
-  const { name: _n, eval: _e, checkpoint: _c, log: _l, threads: _t, precision, ...rest } = cfg;
+  const { name: _n, eval: _e, checkpoint: _c, log: _l, threads: _t, parallel: _p, precision, ...rest } = cfg;
   // fp32 (the default) leaves the hash as it was before the precision key existed.
   if (precision && precision !== "fp32") (rest as Record<string, unknown>).precision = precision;
   return createHash("sha256").update(JSON.stringify(rest)).digest("hex").slice(0, 16);

@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Backend, FloatBuf } from "../backend/backend.js";
+import { SingleProcess, type Collective } from "../backend/collective.js";
 import { CheckpointError, SmolError } from "../errors.js";
 import { writeJsonAtomic } from "../io/atomic.js";
 import { loadTokenizer } from "../tokenizer/tokenizer.js";
@@ -25,9 +26,11 @@ import { WeightAverager } from "./averaging.js";
 import { applyRetention, loadBuffers, readTrainerState, saveCheckpoint, type TrainerState } from "./checkpoint.js";
 import { AVERAGES_FILE, OPTIMIZER_FILE } from "../io/run-layout.js";
 import { stageBatch, stageContext, type TrainConfig } from "./config.js";
-import { MetricsLog } from "./metrics.js";
+import { MetricsLog, type MetricRecord } from "./metrics.js";
+import { openRunLog } from "../io/run-log.js";
 import type { PreparedRun } from "./preflight.js";
 import { configHash } from "./rundir.js";
+import { agreeOnStep, checkWeightsAgree, ownsMicroBatch } from "./parallel.js";
 import { openTrainingStream, type TokenBatch } from "./stream.js";
 import { loadValSets, validationLoss, type ValSet } from "./validation.js";
 
@@ -113,14 +116,19 @@ export class Trainer<Bt = TokenBatch> {
   private resumedFrom: number | undefined;
   private tokenizer: Tokenizer | undefined;
   private readonly loadStart: ((model: LlamaModel<FloatBuf>) => void) | undefined;
+  /** Data-parallel peers (a single process by default); rank 0 alone writes to the run directory. */
+  readonly comm: Collective;
+  private readonly writer: boolean;
 
   constructor(
     readonly be: Backend<FloatBuf>,
     private readonly run_: PreparedRun,
     private readonly hooks: TrainHooks = {},
-    opts: { schedule?: (step: number) => number; source?: BatchSource<Bt>; objective?: Objective<Bt>; loadStart?: (model: LlamaModel<FloatBuf>) => void } = {},
+    opts: { schedule?: (step: number) => number; source?: BatchSource<Bt>; objective?: Objective<Bt>; loadStart?: (model: LlamaModel<FloatBuf>) => void; collective?: Collective } = {},
   ) {
     this.loadStart = opts.loadStart;
+    this.comm = opts.collective ?? new SingleProcess();
+    this.writer = this.comm.rank === 0;
     const cfg = (this.cfg = run_.cfg);
     this.runDir = run_.runDir.dir;
     this.modelConfig = run_.modelConfig;
@@ -156,7 +164,7 @@ export class Trainer<Bt = TokenBatch> {
       if (this.loadStart) this.loadStart(this.model);
       else if (this.cfg.model.from) readWeightsInto(this.cfg.model.from, this.model);
       else this.model.initialize(this.cfg.seed);
-      this.metrics.truncateAfter(0);
+      if (this.writer) this.metrics.truncateAfter(0);
     }
   }
 
@@ -183,7 +191,7 @@ export class Trainer<Bt = TokenBatch> {
     this.tokensByStage = { ...(st.tokens_by_stage ?? {}) };
     this.rng = Rng.fromState(st.rng as Parameters<typeof Rng.fromState>[0]);
     this.resumedFrom = st.step;
-    this.metrics.truncateAfter(st.step);
+    if (this.writer) this.metrics.truncateAfter(st.step);
   }
 
   /** The stage of the optimizer step about to run (0-based step): the run's one clock. */
@@ -197,7 +205,7 @@ export class Trainer<Bt = TokenBatch> {
       format: "smollab-trainer-state", version: 1, step: this.step, tokens: this.tokens, config_hash: configHash(this.cfg),
       optimizer_step: this.opt.step, data_cursor: this.source.cursor(), rng: this.rng.getState(), averaging: this.averager.state,
       stage: this.stageIndex(Math.max(0, this.step - 1)), elapsed_s: this.elapsed, tokens_by_source: this.tokensBySource,
-      tokens_by_stage: this.tokensByStage, skipped_steps: this.skipped,
+      tokens_by_stage: this.tokensByStage, skipped_steps: this.skipped, ranks: this.comm.size,
     };
     const dir = saveCheckpoint(this.runDir, this.model, st, this.opt.buffers(), this.averager.buffers(), { tokenizerDir: this.run_.tokenizerDir });
     const protect = [...(this.cfg.checkpoint.at_steps ?? []), ...this.cfg.data.stages.map((s) => s.endStep)];
@@ -271,8 +279,19 @@ export class Trainer<Bt = TokenBatch> {
     let finalLoss = NaN;
     let interrupted = false;
     const startStep = this.step;
+    const comm = this.comm;
+    const multi = comm.size > 1;
+    const checkEvery = cfg.parallel?.check_every ?? 50;
+    // Every rank must start from the same weights at the same step (same checkpoint, same build).
+    if (multi) checkWeightsAgree(comm, this.model.params.data, this.step);
     if (this.resumedFrom !== undefined) this.hooks.onLog?.(`resuming from step ${this.resumedFrom} (${this.runDir})`);
     else this.hooks.onLog?.(`training ${parameterCount(this.modelConfig).toLocaleString("en-US")} parameters for ${cfg.steps} steps (${(cfg.steps * tokens_per_step).toLocaleString("en-US")} tokens) → ${this.runDir}`);
+    // Rank 0's run log: RUN/status.json (running → finished/failed) and, with log.tensorboard, event files.
+    const runLog = this.writer ? openRunLog(this.runDir, { tensorboard: cfg.log.tensorboard, step: this.step }) : undefined;
+    const logRecord = (rec: MetricRecord) => {
+      this.metrics.append(rec);
+      runLog?.record(rec);
+    };
     try {
       while (this.step < cfg.steps) {
         const t0 = performance.now();
@@ -283,16 +302,32 @@ export class Trainer<Bt = TokenBatch> {
         const lr = this.schedule(this.step);
         this.model.params.zeroGrad();
         let lossSum = 0;
-        const bySource: Record<string, number> = {};
+        let bySource: Record<string, number> = {};
         const objMetrics: Record<string, number> = {};
+        const microLosses: number[] = [];
         for (let a = 0; a < accumulation; a++) {
-          const out = this.objective.loss(this.model, e, this.source.next(si));
+          // Every rank draws every micro-batch of the global batch (the data cursor stays global)
+          // and computes its share; gradients are summed across ranks below.
+          const batch = this.source.next(si);
+          if (!ownsMicroBatch(a, comm)) continue;
+          const out = this.objective.loss(this.model, e, batch);
           for (const [s, n] of Object.entries(out.tokensBySource)) bySource[s] = (bySource[s] ?? 0) + n;
           // Objective metrics (e.g. DPO rewards): the mean over the step's micro-batches, before the update.
           for (const [k, v] of Object.entries(out.metrics ?? {})) objMetrics[k] = (objMetrics[k] ?? 0) + v / accumulation;
+          microLosses.push(out.loss.data[0]);
           lossSum += out.loss.data[0];
           e.backward(out.loss, 1 / accumulation);
           e.reset();
+        }
+        let stopAgreed = false;
+        if (multi) {
+          comm.barrier(); // the wait for the slowest rank, timed apart from the reduction itself
+          for (const g of this.model.params.grad) comm.allreduceSum(g);
+          if (signal) await new Promise<void>((r) => setImmediate(r));
+          const agreed = agreeOnStep(comm, { losses: microLosses, bySource, stop: signal?.aborted === true }, accumulation);
+          lossSum = agreed.lossSum;
+          bySource = agreed.bySource;
+          stopAgreed = agreed.stop;
         }
         const loss = lossSum / accumulation;
         const finite = Number.isFinite(loss);
@@ -314,8 +349,9 @@ export class Trainer<Bt = TokenBatch> {
         this.tokensByStage[stage.name] = (this.tokensByStage[stage.name] ?? 0) + tokens_per_step;
         if (finite) {
           const closed = this.averager.observe(this.step, this.model.params.data);
-          if (closed !== undefined) this.saveSwaWindow(closed);
+          if (closed !== undefined && this.writer) this.saveSwaWindow(closed);
         }
+        if (multi && checkEvery > 0 && this.step % checkEvery === 0) checkWeightsAgree(comm, this.model.params.data, this.step);
         const dt = (performance.now() - t0) / 1000;
         this.elapsed += dt;
         windowTokens += tokens_per_step;
@@ -323,42 +359,48 @@ export class Trainer<Bt = TokenBatch> {
         const tokPerS = windowTokens / ((performance.now() - windowStart) / 1000);
         this.hooks.onProgress?.({ step: this.step, steps: cfg.steps, stage: stage.name, loss, lr, tokensPerS: tokPerS, etaS: (cfg.steps - this.step) * (this.elapsed / Math.max(1, this.step - (this.resumedFrom ?? 0))) });
         // Give signal handlers a turn between steps (a step is one long synchronous stretch).
-        if (signal) await new Promise<void>((r) => setImmediate(r));
-        interrupted = signal?.aborted === true && this.step < cfg.steps;
-        if (this.step % cfg.log.every === 0 || stageEnd || this.step === cfg.steps || interrupted) {
-          this.metrics.append({
+        if (signal && !multi) await new Promise<void>((r) => setImmediate(r));
+        interrupted = (multi ? stopAgreed : signal?.aborted === true) && this.step < cfg.steps;
+        if (this.writer && (this.step % cfg.log.every === 0 || stageEnd || this.step === cfg.steps || interrupted)) {
+          logRecord({
             type: "train", step: this.step, tokens: this.tokens, stage: stage.name, lr, loss: finite ? loss : null, grad_norm: gradNorm,
             tokens_per_s: tokPerS, elapsed_s: this.elapsed, flops: this.tokens * flops.train,
             tokens_by_source: { ...this.tokensBySource }, tokens_by_stage: { ...this.tokensByStage }, epochs: this.source.epochs(),
             ...(this.skipped ? { skipped_steps: this.skipped } : {}),
             ...objMetrics,
+            ...(multi ? { ranks: comm.size, allreduce_s: comm.stats.seconds, allreduce_wait_s: comm.stats.waitSeconds, allreduce_bytes: comm.stats.bytes, allreduce_calls: comm.stats.calls } : {}),
           });
           windowStart = performance.now();
           windowTokens = 0;
         }
-        const evalNow = !interrupted && ((cfg.eval.every > 0 && this.step % cfg.eval.every === 0) || stageEnd);
+        const evalNow = this.writer && !interrupted && ((cfg.eval.every > 0 && this.step % cfg.eval.every === 0) || stageEnd);
         if (evalNow) {
           const rec = this.evaluate(si);
           if (cfg.eval.tasks.length) rec.tasks = await this.evaluateTasks();
           if (this.hooks.onEvaluate) Object.assign(rec, await this.hooks.onEvaluate({ step: this.step, model: this.model }));
           if (Object.keys(rec).length) {
-            this.metrics.append({ type: "eval", step: this.step, tokens: this.tokens, stage: stage.name, ...rec });
+            logRecord({ type: "eval", step: this.step, tokens: this.tokens, stage: stage.name, ...rec });
             if (stageEnd && rec.val_loss) stageEval[stage.name] = rec.val_loss as Record<string, number>;
             if (rec.val_loss) this.hooks.onLog?.(`step ${this.step} [${stage.name}] val loss ${fmtLosses(rec.val_loss as Record<string, number>)}${rec.val_loss_swa_mean !== undefined ? `; SWA ${(rec.val_loss_swa_mean as number).toFixed(4)}` : ""}${rec.val_loss_ema_mean !== undefined ? `; EMA ${(rec.val_loss_ema_mean as number).toFixed(4)}` : ""}`);
           }
         }
         const ckNow = interrupted || (cfg.checkpoint.every > 0 && this.step % cfg.checkpoint.every === 0) || stageEnd || this.step === cfg.steps || (cfg.checkpoint.at_steps ?? []).includes(this.step);
-        if (ckNow) lastCkpt = this.checkpoint();
+        if (ckNow) lastCkpt = this.writer ? this.checkpoint() : this.run_.runDir.checkpointDir(this.step);
         if (interrupted) break;
       }
+    } catch (err) {
+      runLog?.fail(this.step, err);
+      throw err;
     } finally {
       e.arena.dispose();
       this.metrics.close();
     }
     const ran = this.step - startStep;
     if (!interrupted && ran > 0 && this.skipped >= this.step) {
+      runLog?.fail(this.step, "every step had a non-finite loss");
       throw new TrainingError(`every step of the run had a non-finite loss (${this.skipped} of ${this.step} updates skipped): the model was never updated. The checkpoint ${lastCkpt} holds the starting weights`, "lower optimizer.lr, check the data and the starting model, or use on_nonfinite: stop to see the first bad step");
     }
+    if (!interrupted) runLog?.finish(this.step);
     return { runDir: this.runDir, steps: this.step, tokens: this.tokens, finalLoss, resumedFrom: this.resumedFrom, stageEval, lastCheckpoint: lastCkpt, skippedSteps: this.skipped, interrupted: interrupted || undefined };
   }
 

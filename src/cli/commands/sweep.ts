@@ -1,25 +1,29 @@
 // `smol sweep`: a scaling-law study with reusable runs (Hägele et al.): per model size one
 // constant-LR run, a cooldown branch per token budget, optional cosine baselines and SWA readouts,
 // run by a local job queue of child processes (resumable), with results.json and points.csv.
-// Planning, the queue and the results are scaling/'s; this file spawns, prints and exits.
-import { spawn } from "node:child_process";
+// Planning, the queue and the results are sweep/'s, running the jobs an executor's (jobs/: local
+// child processes or Slurm); this file picks one, prints and exits. Also `smol sweep status|cancel DIR`.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { defaultBackend } from "../../backend/index.js";
-import { BackendError, ConfigError, SmolError, UsageError } from "../../errors.js";
+import { BackendError, ConfigError, UsageError } from "../../errors.js";
 import { METRICS_FILE } from "../../io/run-layout.js";
 import { writeJsonAtomic } from "../../io/atomic.js";
 import { listCheckpoints } from "../../io/run-layout.js";
 import { readMetrics } from "../../train/metrics.js";
 import { jobSpec, planSweepFile, type JobSpec, type SweepJob, type SweepPlan } from "../../sweep/sweep.js";
-import { runQueue } from "../../sweep/queue.js";
+import type { ExecJob, Executor } from "../../jobs/executor.js";
+import { LocalExecutor } from "../../jobs/local.js";
+import { SLURM_SCHEMA, SlurmExecutor, slurmAvailable, slurmCancel, slurmStatus } from "../../jobs/slurm.js";
 import { collectResults, flopsAccount, jobState, writeResults, type SweepResults } from "../../sweep/results.js";
 import { numberOpt, parseCommandArgs, type Command } from "../command.js";
 import { Progress, duration, fmtNum, human, table } from "../output.js";
 import { printSummary, runTraining } from "./train.js";
 
-const help = `Usage: smol sweep SWEEP.yaml [--out DIR] [--jobs N] [--dry-run]
+const help = `Usage: smol sweep SWEEP.yaml [--out DIR] [--jobs N] [--executor local|slurm …] [--dry-run]
+       smol sweep status DIR        jobs of a Slurm sweep: Slurm ids, state (squeue/sacct), attempts, step
+       smol sweep cancel DIR        scancel every queued or running job of a Slurm sweep
 
 A scaling-law study with reusable runs (Hägele et al. 2024, docs/references.md §7). For each model size:
 ONE constant-LR run with checkpoints at every budget's cooldown start (1 − fraction)·D, a cooldown
@@ -38,7 +42,17 @@ Options:
   --jobs N       jobs at once (default 1); each gets SMOL_THREADS/N threads (SMOL_THREADS
                  defaults to all cores)
   --dry-run      print the plan and its FLOPs accounting; train nothing
+  --executor E   local (default): child processes of this one; slurm: one sbatch job per run, a
+                 branch held with --dependency=afterok on the job that writes its parent checkpoint,
+                 logs in DIR/logs/, failed/preempted/cancelled jobs resubmitted (they resume from
+                 their checkpoints) up to --max-retries; this command waits and watches (Ctrl-C
+                 leaves the jobs queued: smol sweep status/cancel DIR; the same command again adopts
+                 them and goes on watching). Job scripts and ids: DIR/slurm/
+  --partition P, --account A, --time T, --cpus-per-task N, --mem M, --max-retries N
+                 sbatch settings (override the sweep file's slurm: section; N CPUs = the job's
+                 SMOL_THREADS, default 1); further sbatch flags: slurm.extra in the sweep file
   --job FILE     internal: run one job spec written by the queue (what its child processes run)
+  --run-job ID   internal: plan the sweep and run its job ID (what Slurm batch jobs run)
 
 Sweep file (YAML or JSON):
   base              training config: a path relative to the sweep file, or an inline mapping
@@ -56,9 +70,13 @@ Sweep file (YAML or JSON):
   cosine            lr (default 2 × constant lr), final_fraction (default 0.1), warmup; enabled
   swa               window (steps), interval (default 5): SWA readouts of the constant run, which
                     then runs to the largest budget
+  slurm             partition, account, time, cpus_per_task, mem, extra (list of sbatch flags),
+                    max_retries (default 3), poll_s (default 10): for --executor slurm
 
 Example:
   smol sweep examples/micro-study/sweep.yaml --out runs/micro-study/sweep --jobs 2
+  smol sweep examples/micro-study/sweep.yaml --executor slurm --partition cpu --time 1:00:00 --cpus-per-task 8
+  smol sweep status runs/micro-study/sweep
   smol report runs/micro-study/sweep`;
 
 export const command: Command = {
@@ -68,11 +86,20 @@ export const command: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs("sweep", argv, {
       out: { type: "string" }, jobs: { type: "string" }, "dry-run": { type: "boolean" }, job: { type: "string" },
+      executor: { type: "string" }, partition: { type: "string" }, account: { type: "string" }, time: { type: "string" },
+      "cpus-per-task": { type: "string" }, mem: { type: "string" }, "max-retries": { type: "string" }, "run-job": { type: "string" },
     }, true);
     if (values.job !== undefined) return runJob(values.job as string);
+    if (positionals[0] === "status" || positionals[0] === "cancel") {
+      if (positionals.length !== 2) throw new UsageError(`sweep ${positionals[0]}: give the sweep directory`, `e.g. smol sweep ${positionals[0]} runs/micro-study/sweep`);
+      return positionals[0] === "status" ? sweepStatus(positionals[1]) : sweepCancel(positionals[1]);
+    }
     if (positionals.length !== 1) throw new UsageError("sweep: give exactly one SWEEP file", "e.g. smol sweep examples/micro-study/sweep.yaml");
     const jobs = numberOpt("sweep", "jobs", values.jobs, { int: true, min: 1, max: 64 }) ?? 1;
+    const executor = (values.executor as string | undefined) ?? "local";
+    if (executor !== "local" && executor !== "slurm") throw new UsageError(`sweep: --executor must be local or slurm, got "${executor}"`);
     const plan = planSweepFile(positionals[0], { outDir: values.out as string | undefined });
+    if (values["run-job"] !== undefined) return runPlannedJob(plan, values["run-job"] as string);
     printPlan(plan);
     const states = new Map(plan.jobs.map((j) => [j.id, jobState(j)]));
     const conflicts = plan.jobs.filter((j) => states.get(j.id)!.status === "conflict");
@@ -83,9 +110,30 @@ export const command: Command = {
       console.log(table(["job", "kind", "steps", "status"], plan.jobs.map((j) => [j.id, j.kind, j.steps, `${states.get(j.id)!.status}${states.get(j.id)!.step ? ` (step ${states.get(j.id)!.step})` : ""}`])));
       return 0;
     }
-    return runSweep(plan, jobs);
+    let slurm: SlurmExecutor | undefined;
+    if (executor === "slurm") {
+      const o = SLURM_SCHEMA.parse(plan.slurm ?? {});
+      for (const k of ["partition", "account", "time", "mem"] as const) if (values[k] !== undefined) o[k] = values[k] as string;
+      o.cpus_per_task = numberOpt("sweep", "cpus-per-task", values["cpus-per-task"], { int: true, min: 1 }) ?? o.cpus_per_task;
+      o.max_retries = numberOpt("sweep", "max-retries", values["max-retries"], { int: true, min: 0 }) ?? o.max_retries;
+      if (!slurmAvailable()) throw new UsageError("sweep: --executor slurm needs sbatch, squeue, sacct and scancel on PATH", "run it on a Slurm login node (Debian: apt-get install slurm-client), or use --executor local");
+      slurm = new SlurmExecutor(o, path.join(plan.outDir, "slurm"), `smol-${plan.name}:`);
+    }
+    return runSweep(plan, jobs, slurm, positionals[0]);
   },
 };
+
+function sweepStatus(dir: string): number {
+  const rows = slurmStatus(path.join(dir, "slurm"));
+  console.log(table(["job", "slurm id", "slurm state", "attempts", "recorded", "step"], rows.map((r) => [r.id, r.slurm_ids.at(-1) ?? "—", r.slurm_state, r.attempts, r.state, `${lastStep(r.run_dir)}/${r.steps}`])));
+  return 0;
+}
+
+function sweepCancel(dir: string): number {
+  const ids = slurmCancel(path.join(dir, "slurm"));
+  console.log(ids.length ? `cancelled ${ids.length} Slurm job(s): ${ids.join(", ")}` : "no queued or running Slurm jobs");
+  return 0;
+}
 
 function totalThreads(): number {
   const env = Number(process.env.SMOL_THREADS);
@@ -129,16 +177,7 @@ function lastStep(runDir: string): number {
   }
 }
 
-function lastError(logFile: string): string {
-  try {
-    const lines = fs.readFileSync(logFile, "utf8").split("\n").map((l) => l.trim()).filter(Boolean);
-    return lines.find((l) => l.startsWith("smol: error:") || l.startsWith("smol: internal error:"))?.replace(/^smol: /, "") ?? lines[lines.length - 1] ?? "no output";
-  } catch {
-    return "no output";
-  }
-}
-
-async function runSweep(plan: SweepPlan, concurrency: number): Promise<number> {
+async function runSweep(plan: SweepPlan, concurrency: number, slurm: SlurmExecutor | undefined, sweepFile: string): Promise<number> {
   const threads = Math.max(1, Math.floor(totalThreads() / concurrency));
   // Every job uses the backend this process finds, so a sweep never mixes float32 and float64 runs
   // (and a job whose addon went missing mid-sweep stops instead of running ~100× slower).
@@ -154,44 +193,35 @@ async function runSweep(plan: SweepPlan, concurrency: number): Promise<number> {
   let finished = 0;
   let lastStatus = performance.now();
   const save = () => writeResults(plan.outDir, collectResults(plan));
-  console.log(`running ${plan.jobs.length} jobs, ${concurrency} at a time with ${threads} thread(s) each`);
-  const res = await runQueue(plan.jobs.map((j) => ({ ...j, deps: j.kind === "cooldown" ? [j.parent] : [] })), concurrency, {
+  const executor: Executor = slurm ?? new LocalExecutor({ concurrency, threads, env: backend === "reference" ? { SMOL_BACKEND: "reference" } : {} });
+  console.log(executor.describe(plan.jobs.length));
+  type Job = SweepJob & ExecJob;
+  const jobs: Job[] = plan.jobs.map((j) => ({
+    ...j, deps: j.kind === "cooldown" ? [j.parent] : [], logFile: fileOf(logsDir, j, ".log"),
+    args: (ex: "local" | "slurm") => {
+      // Slurm submits a branch before its parent checkpoint exists: the batch job plans it when it runs.
+      if (ex === "slurm") return ["sweep", path.resolve(sweepFile), "--out", path.resolve(plan.outDir), "--run-job", j.id];
+      const spec: JobSpec = { ...jobSpec(j), backend };
+      const specFile = fileOf(jobsDir, j, ".json");
+      fs.mkdirSync(path.dirname(specFile), { recursive: true });
+      writeJsonAtomic(specFile, spec);
+      return ["sweep", "--job", specFile];
+    },
+  }));
+  const res = await executor.run(jobs, {
     isDone: (j) => jobState(j).status === "done",
     isReady: (j) => j.kind !== "cooldown" || listCheckpoints(j.parentDir).includes(j.branchStep),
-    start: (j) => new Promise<void>((resolve, reject) => {
-      let spec: JobSpec;
-      try {
-        spec = { ...jobSpec(j), backend };
-      } catch (e) {
-        reject(e);
-        return;
-      }
-      const specFile = fileOf(jobsDir, j, ".json");
-      const logFile = fileOf(logsDir, j, ".log");
-      fs.mkdirSync(path.dirname(specFile), { recursive: true });
-      fs.mkdirSync(path.dirname(logFile), { recursive: true });
-      writeJsonAtomic(specFile, spec);
-      const fd = fs.openSync(logFile, "a");
-      fs.writeSync(fd, `\n=== ${new Date().toISOString()} smol sweep --job ${specFile} (SMOL_THREADS=${threads})\n`);
-      const child = spawn(process.execPath, [...process.execArgv, process.argv[1], "sweep", "--job", specFile], {
-        env: { ...process.env, SMOL_THREADS: String(threads), ...(backend === "reference" ? { SMOL_BACKEND: "reference" } : {}) }, stdio: ["ignore", fd, fd],
-      });
-      child.on("error", (e) => {
-        fs.closeSync(fd);
-        reject(e);
-      });
-      child.on("close", (code, signal) => {
-        fs.closeSync(fd);
-        if (code === 0) resolve();
-        else reject(new SmolError(`${signal ? `killed by ${signal}` : `exit code ${code}`}: ${lastError(logFile)} (log: ${logFile})`));
-      });
-    }),
     onEvent: (e) => {
       const j = e.job;
+      const sid = "slurmId" in e && e.slurmId ? ` (Slurm job ${e.slurmId})` : "";
       if (e.type === "skip") progress.log(`${stamp()}  skip   ${j.id} (finished)`);
       else if (e.type === "start") {
         const st = jobState(j);
-        progress.log(`${stamp()}  start  ${j.id}${st.step ? ` (resuming at step ${st.step})` : ""}`);
+        progress.log(`${stamp()}  ${slurm ? "submit" : "start "} ${j.id}${st.step ? ` (resuming at step ${st.step})` : ""}${sid}`);
+      } else if (e.type === "adopt") {
+        progress.log(`${stamp()}  adopt  ${j.id}${sid}: still queued or running from an earlier invocation`);
+      } else if (e.type === "resubmit") {
+        progress.log(`${stamp()}  resubmit ${j.id}${sid}, attempt ${e.attempt}: ${e.error instanceof Error ? e.error.message : ""}; it resumes from its last checkpoint (step ${jobState(j).step ?? 0})`);
       } else if (e.type === "done") {
         finished++;
         progress.log(`${stamp()}  done   ${j.id} in ${duration(e.seconds ?? 0)}`);
@@ -244,6 +274,17 @@ function printResults(r: SweepResults): void {
   console.log(`\nFLOPs: reusable runs ${fmtNum(f.methods.cooldown)}, cosine grid ${fmtNum(f.methods.cosine)} (ratio ${f.ratio.toFixed(3)}, ${(f.saved_fraction * 100).toFixed(1)}% saved)`);
 }
 
+/** Slurm batch-job mode: plan the sweep (the parent checkpoint of a branch exists by now) and run job `id`. */
+async function runPlannedJob(plan: SweepPlan, id: string): Promise<number> {
+  const job = plan.jobs.find((j) => j.id === id);
+  if (!job) throw new UsageError(`sweep --run-job: no job "${id}" in ${plan.file} (it has: ${plan.jobs.map((j) => j.id).join(", ")})`);
+  if (jobState(job).status === "done") {
+    console.log(`job ${id}: already finished (${job.runDir})`);
+    return 0;
+  }
+  return runSpec(jobSpec(job));
+}
+
 /** Child-process mode: run one job spec (a resolved config, its run directory, a start checkpoint). */
 async function runJob(file: string): Promise<number> {
   let spec: JobSpec;
@@ -253,6 +294,10 @@ async function runJob(file: string): Promise<number> {
     throw new UsageError(`sweep --job: cannot read ${file} (${(e as Error).message})`);
   }
   if (spec?.format !== "smollab-sweep-job" || !spec.config || !spec.run_dir) throw new UsageError(`sweep --job: ${file} is not a job spec written by smol sweep`);
+  return runSpec(spec);
+}
+
+async function runSpec(spec: JobSpec): Promise<number> {
   const choice = defaultBackend();
   if (spec.backend && spec.backend !== "reference" && choice.fallbackReason) {
     throw new BackendError(`sweep --job ${spec.id}: ${choice.fallbackReason.replace(/;.*$/, "")}, but the sweep started with the ${spec.backend} backend; stopping rather than mixing backends`, "rebuild the addon (npm rebuild smollab), then run the same smol sweep command again to continue");

@@ -1,6 +1,7 @@
 // `smol train`: run (or resume) a pretraining job described by one YAML/JSON config, with
 // terminal progress and clean stops on Ctrl-C/SIGTERM. The work is train/run.ts's `train()`.
 import * as path from "node:path";
+import { defaultCollective, mpiAddonBuilt, type Collective } from "../../backend/collective.js";
 import { UsageError } from "../../errors.js";
 import { readConfigFile, resolveTrainConfig, trainConfigHelp, type TrainConfig } from "../../train/config.js";
 import { train } from "../../train/run.js";
@@ -22,6 +23,14 @@ metrics continue exactly where they stopped. Only one process may train in a run
 
 Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint, prints how to resume and exits
 with 130 (143); a second Ctrl-C stops at once (the newest checkpoint stays usable).
+
+Data parallelism: started by mpirun (or srun) — e.g. \`mpirun -np 2 smol train CONFIG\` — every
+rank computes its share of each step's micro-batches (batch accumulation must be a multiple of the
+rank count), gradients are summed with MPI_Allreduce in buckets (parallel.bucket_mb), the weights
+are compared across ranks by checksum every parallel.check_every steps, and rank 0 alone writes
+the run directory. A run resumes only with the rank count that wrote its checkpoints. The first
+line says which is used: "MPI, N ranks (…)" or "single process". Needs the MPI addon, built by
+npm install when mpicxx is present (Debian: openmpi-bin libopenmpi-dev).
 
 Options:
   --run-dir DIR          where the run lives (default runs/<name>)
@@ -54,7 +63,10 @@ Example:
  * handlers are then removed, so a second signal ends the process at once.
  */
 export async function runTraining(cfg: TrainConfig, runDir: string, from?: { checkpoint: string }, resumeCommand?: string): Promise<{ summary: TrainSummary; exitCode: number }> {
+  const comm: Collective = defaultCollective({ bucketMB: cfg.parallel?.bucket_mb });
+  const lead = comm.rank === 0;
   const progress = new Progress();
+  if (lead) progress.log(`collective: ${comm.description}${comm.kind === "single" ? (mpiAddonBuilt() ? " (MPI addon built: start with mpirun -np N for data parallelism)" : " (MPI addon not built)") : `; ${cfg.batch.accumulation / comm.size} of ${cfg.batch.accumulation} micro-batches per rank per step`}`);
   const ac = new AbortController();
   let caught: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -62,19 +74,20 @@ export async function runTraining(cfg: TrainConfig, runDir: string, from?: { che
     ac.abort();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
-    progress.log(`${sig}: finishing the current step and writing a checkpoint (send it again to stop at once)`);
+    if (lead) progress.log(`${sig}: finishing the current step and writing a checkpoint (send it again to stop at once)`);
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
     const summary = await train({
-      config: cfg, runDir, from, backend: cliBackend(), signal: ac.signal,
-      hooks: {
+      config: cfg, runDir, from, backend: cliBackend(), signal: ac.signal, collective: comm,
+      hooks: !lead ? {} : {
         onProgress: (p) => progress.update(`step ${p.step}/${p.steps} [${p.stage}] loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} ${human(p.tokensPerS)} tok/s ETA ${duration(p.etaS)}`),
         onLog: (line) => progress.log(line),
       },
     });
     progress.done();
+    if (!lead) return { summary, exitCode: summary.interrupted ? (caught === "SIGTERM" ? 143 : 130) : 0 };
     if (summary.interrupted) {
       console.log(`stopped by ${caught} at step ${summary.steps}/${cfg.steps}; checkpoint ${summary.lastCheckpoint}`);
       console.log(`resume with: ${resumeCommand ?? "the same command"}${resumeCommand && !/--run-dir/.test(resumeCommand) ? ` --run-dir ${runDir}` : ""}`);
@@ -88,7 +101,7 @@ export async function runTraining(cfg: TrainConfig, runDir: string, from?: { che
 }
 
 export function printSummary(s: TrainSummary): void {
-  if (s.interrupted) return;
+  if (s.interrupted || defaultCollective().rank !== 0) return; // rank 0 speaks for a data-parallel job
   console.log(`done: ${s.steps} steps, ${human(s.tokens)} tokens, final train loss ${s.finalLoss.toFixed(4)}${s.skippedSteps ? ` (${s.skippedSteps} steps skipped: non-finite loss)` : ""}`);
   console.log(`run directory: ${s.runDir}`);
   if (s.lastCheckpoint) console.log(`last checkpoint: ${s.lastCheckpoint}`);
