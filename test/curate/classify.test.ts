@@ -30,13 +30,14 @@ test("answer parser: the last 'score: N' line, 0-5 only", () => {
 
 test("annotate against a real smol serve endpoint (tiny model): retries, cache, resume without asking again", async () => {
   const dir = tmpDir("annot");
-  const server = await startTinyServer(savedTinyModel(defaultBackend().backend, 3));
+  // The FineWeb-Edu prompt alone is ~2,000 byte-level tokens: the tiny judge gets a longer context.
+  const server = await startTinyServer(savedTinyModel(defaultBackend().backend, 3, { maxSeq: 4096 }));
   const proxy = await faultyProxy(server.url, 2);
   try {
     // The real server answers in OpenAI's format.
     const models = (await (await fetch(`${server.url}/models`)).json()) as { data: Array<{ id: string }> };
     assert.equal(models.data[0].id, "tiny");
-    const bad = await fetch(`${server.url}/chat/completions`, { method: "POST", body: JSON.stringify({ messages: [] }) });
+    const bad = await fetch(`${server.url}/chat/completions`, { method: "POST", body: JSON.stringify({ model: "tiny", messages: [] }) });
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: { message: string } }).error.message, /messages/);
     const docs = Array.from({ length: 6 }, (_, i) => ({ id: `d${i}`, text: `Document ${i}: plants make food from light.` }));
@@ -77,7 +78,7 @@ test("annotate against a real smol serve endpoint (tiny model): retries, cache, 
 
 test("smol serve as a process, smol curate annotate against it, killed and resumed", async () => {
   const dir = tmpDir("serve");
-  const modelDir = withChatTemplate(savedTinyModel(defaultBackend().backend, 4));
+  const modelDir = withChatTemplate(savedTinyModel(defaultBackend().backend, 4, { maxSeq: 4096 }));
   const { spawn } = await import("node:child_process");
   const [cmd, ...pre] = smolArgv();
   const p = spawn(cmd, [...pre, "serve", "--model", modelDir, "--port", "0", "--name", "judge"], { stdio: ["ignore", "pipe", "pipe"] });

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { defaultBackend } from "../../src/backend/index.js";
 import { bundledEvalDir } from "../../src/eval/data.js";
+import { CHATML_TEMPLATE } from "../../src/models/chat.js";
 import { requestLine, type TextRequest } from "../../src/eval/requests.js";
 import { runEvalTasks } from "../../src/eval/run.js";
 import { runSmol } from "../helpers.js";
@@ -105,6 +106,11 @@ test("smol eval --dump-requests writes one JSON line per request in the contract
 test("--chat wraps each prompt in the chat template's user turn; smollm2 becomes the instruct table", async () => {
   const dir = savedTinyModel(be, 3, { maxSeq: 512 });
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "smol-chat-")), "req.jsonl");
+  // A model without a chat template is refused (no silent fallback); with SmolLM2's ChatML it runs.
+  const none = await runSmol(["eval", "--model", dir, "--tasks", "arc_easy", "--limit", "1", "--chat", "--dump-requests", out]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /has no chat template/);
+  fs.writeFileSync(path.join(dir, "chat_template.jinja"), CHATML_TEMPLATE);
   const r = await runSmol(["eval", "--model", dir, "--tasks", "arc_easy", "--limit", "1", "--chat", "--dump-requests", out]);
   assert.equal(r.code, 0, r.stderr);
   const line = JSON.parse(fs.readFileSync(out, "utf8").trim());

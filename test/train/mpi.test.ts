@@ -129,6 +129,17 @@ test("SIGKILL of one rank fails the job; the restart resumes from the last check
   process.kill(rank1, "SIGKILL");
   const failed = await first;
   assert.notEqual(failed.code, 0, "the job fails when a rank dies");
+  // mpirun may return while rank 0 still finishes its SIGTERM handling; until it has exited it
+  // holds the run's lock (a restart would be refused, naming it), so wait for it as a user would.
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const t1 = Date.now(); kids.some(alive) && Date.now() - t1 < 60_000; ) await new Promise((r) => setTimeout(r, 50));
   assert.ok(trainRecs(dir).length < 20, "killed before the end");
   const again = await mpirun(2, ["train", cfgFile, "--run-dir", dir]);
   assert.equal(again.code, 0, again.out);
