@@ -3,12 +3,11 @@
 // annealing ablations, REFERENCE.md §2); `scratch` trains one small run per candidate mixture from
 // scratch with the same budget and seed (SmolLM2's web ablations). Both evaluate each branch on a
 // task suite and on per-source validation loss.
-import * as fs from "node:fs";
 import * as path from "node:path";
-import YAML from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { DECAY_SHAPES } from "../optim/schedule.js";
+import { readConfigFile } from "../train/config.js";
 import { parseConfig, schemaHelp } from "../util/schema.js";
 
 const posInt = (doc: string) => z.number().int().min(1).describe(doc);
@@ -69,18 +68,7 @@ export function parseAblation(tree: unknown, file = "ablation"): AblationSpec {
 
 /** Read and validate an ablation file (YAML or JSON). */
 export function readAblationFile(file: string): AblationSpec {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new ConfigError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  let tree: unknown;
-  try {
-    tree = file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message.split("\n")[0]}`);
-  }
+  const tree = readConfigFile(file);
   const spec = parseAblation(tree, file);
   return { ...spec, name: spec.name ?? path.basename(file).replace(/\.(ya?ml|json)$/, "") };
 }

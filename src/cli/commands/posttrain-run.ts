@@ -9,6 +9,7 @@ import type { TrainSummary } from "../../train/trainer.js";
 import { cliBackend } from "../backend.js";
 import { parseCommandArgs } from "../command.js";
 import { Progress, duration, human } from "../output.js";
+import { withCleanStops } from "../signals.js";
 
 export async function runPosttrainCommand(kind: "sft" | "dpo", argv: string[], run: (cfg: SftConfig & DpoConfig, job: PosttrainJob) => Promise<TrainSummary & { config: { steps: number } }>): Promise<number> {
   const { values, positionals } = parseCommandArgs(kind, argv, { "run-dir": { type: "string" }, set: { type: "string", multiple: true } }, true);
@@ -17,37 +18,21 @@ export async function runPosttrainCommand(kind: "sft" | "dpo", argv: string[], r
   const cfg = parsePosttrainConfig(kind, readConfigFile(file), { sets: (values.set as string[] | undefined) ?? [], file, defaultName: path.basename(file).replace(/\.(ya?ml|json)$/, "") });
   const runDir = (values["run-dir"] as string | undefined) ?? path.join("runs", cfg.name!);
   const progress = new Progress();
-  const ac = new AbortController();
-  let caught: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    caught = sig;
-    ac.abort();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    progress.log(`${sig}: finishing the current step and writing a checkpoint (send it again to stop at once)`);
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    const s = await run(cfg as SftConfig & DpoConfig, {
-      runDir, backend: cliBackend(), signal: ac.signal,
-      hooks: {
-        onProgress: (p) => progress.update(`${kind} step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} ${human(p.tokensPerS)} tok/s ETA ${duration(p.etaS)}`),
-        onLog: (line) => progress.log(line),
-      },
-    });
-    progress.done();
-    if (s.interrupted) {
-      console.log(`stopped by ${caught} at step ${s.steps}/${s.config.steps}; checkpoint ${s.lastCheckpoint}`);
-      console.log(`resume with: smol ${kind} ${file} --run-dir ${runDir}`);
-      return caught === "SIGTERM" ? 143 : 130;
-    }
-    console.log(`done: ${s.steps} steps, final loss ${s.finalLoss.toFixed(4)}${s.skippedSteps ? ` (${s.skippedSteps} steps skipped: non-finite loss)` : ""}`);
-    console.log(`run directory: ${s.runDir}`);
-    if (s.lastCheckpoint) console.log(`last checkpoint: ${s.lastCheckpoint} (a Hugging Face model directory with its chat template)`);
-    return 0;
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+  const { result: s, caught, exitCode } = await withCleanStops(progress, (signal) => run(cfg as SftConfig & DpoConfig, {
+    runDir, backend: cliBackend(), signal,
+    hooks: {
+      onProgress: (p) => progress.update(`${kind} step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} ${human(p.tokensPerS)} tok/s ETA ${duration(p.etaS)}`),
+      onLog: (line) => progress.log(line),
+    },
+  }));
+  progress.done();
+  if (s.interrupted) {
+    console.log(`stopped by ${caught} at step ${s.steps}/${s.config.steps}; checkpoint ${s.lastCheckpoint}`);
+    console.log(`resume with: smol ${kind} ${file} --run-dir ${runDir}`);
+    return exitCode;
   }
+  console.log(`done: ${s.steps} steps, final loss ${s.finalLoss.toFixed(4)}${s.skippedSteps ? ` (${s.skippedSteps} steps skipped: non-finite loss)` : ""}`);
+  console.log(`run directory: ${s.runDir}`);
+  if (s.lastCheckpoint) console.log(`last checkpoint: ${s.lastCheckpoint} (a Hugging Face model directory with its chat template)`);
+  return 0;
 }

@@ -9,6 +9,7 @@ import type { TrainSummary } from "../../train/trainer.js";
 import { cliBackend } from "../backend.js";
 import { parseCommandArgs, type Command } from "../command.js";
 import { Progress, duration, human } from "../output.js";
+import { withCleanStops } from "../signals.js";
 
 export const command: Command = {
   name: "train",
@@ -67,37 +68,20 @@ export async function runTraining(cfg: TrainConfig, runDir: string, from?: { che
   const lead = comm.rank === 0;
   const progress = new Progress();
   if (lead) progress.log(`collective: ${comm.description}${comm.kind === "single" ? (mpiAddonBuilt() ? " (MPI addon built: start with mpirun -np N for data parallelism)" : " (MPI addon not built)") : `; ${cfg.batch.accumulation / comm.size} of ${cfg.batch.accumulation} micro-batches per rank per step`}`);
-  const ac = new AbortController();
-  let caught: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    caught = sig;
-    ac.abort();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    if (lead) progress.log(`${sig}: finishing the current step and writing a checkpoint (send it again to stop at once)`);
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    const summary = await train({
-      config: cfg, runDir, from, backend: cliBackend(), signal: ac.signal, collective: comm,
-      hooks: !lead ? {} : {
-        onProgress: (p) => progress.update(`step ${p.step}/${p.steps} [${p.stage}] loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} ${human(p.tokensPerS)} tok/s ETA ${duration(p.etaS)}`),
-        onLog: (line) => progress.log(line),
-      },
-    });
-    progress.done();
-    if (!lead) return { summary, exitCode: summary.interrupted ? (caught === "SIGTERM" ? 143 : 130) : 0 };
-    if (summary.interrupted) {
-      console.log(`stopped by ${caught} at step ${summary.steps}/${cfg.steps}; checkpoint ${summary.lastCheckpoint}`);
-      console.log(`resume with: ${resumeCommand ?? "the same command"}${resumeCommand && !/--run-dir/.test(resumeCommand) ? ` --run-dir ${runDir}` : ""}`);
-      return { summary, exitCode: caught === "SIGTERM" ? 143 : 130 };
-    }
-    return { summary, exitCode: 0 };
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+  const { result: summary, caught, exitCode } = await withCleanStops(progress, (signal) => train({
+    config: cfg, runDir, from, backend: cliBackend(), signal, collective: comm,
+    hooks: !lead ? {} : {
+      onProgress: (p) => progress.update(`step ${p.step}/${p.steps} [${p.stage}] loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} ${human(p.tokensPerS)} tok/s ETA ${duration(p.etaS)}`),
+      onLog: (line) => progress.log(line),
+    },
+  }), { quiet: !lead });
+  progress.done();
+  if (!summary.interrupted) return { summary, exitCode: 0 };
+  if (lead) {
+    console.log(`stopped by ${caught} at step ${summary.steps}/${cfg.steps}; checkpoint ${summary.lastCheckpoint}`);
+    console.log(`resume with: ${resumeCommand ?? "the same command"}${resumeCommand && !/--run-dir/.test(resumeCommand) ? ` --run-dir ${runDir}` : ""}`);
   }
+  return { summary, exitCode };
 }
 
 export function printSummary(s: TrainSummary): void {
