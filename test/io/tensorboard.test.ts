@@ -9,7 +9,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { createTensorboardWriter, maskedCrc32c } from "../../src/io/tensorboard.js";
 import { packageRoot } from "../../src/util/paths.js";
+import { readRunStatus } from "../../src/io/run-status.js";
+import { train } from "../../src/train/run.js";
 import { runSmol } from "../helpers.js";
+import { makeShardDir, tinyConfig } from "../train/fixture.js";
 
 // ---- the independent reader ---------------------------------------------------------------------
 function crc32cBitwise(bytes: Uint8Array): number {
@@ -173,5 +176,22 @@ describe("tensorboard: event files", () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /metrics\.jsonl does not exist/);
     assert.equal((await runSmol(["tensorboard-export"])).code, 2);
+  });
+
+  it("a training run with log.tensorboard: true writes the event file live, and status.json says finished", async () => {
+    const data = await makeShardDir();
+    const run = path.join(path.dirname(data), "tb-run");
+    await train({ config: tinyConfig(data, { log: { every: 1, tensorboard: true } }), runDir: run });
+    const files = fs.readdirSync(run).filter((n) => n.includes("tfevents"));
+    assert.equal(files.length, 1);
+    const events = readEventFile(path.join(run, files[0]));
+    const got = events.slice(1).flatMap((e) => e.values.map((v) => ({ step: e.step, tag: v.tag, value: v.value })));
+    const recs = fs.readFileSync(path.join(run, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(got, expectedScalars(recs));
+    assert.equal(readRunStatus(run)?.state, "finished");
+    // Off by default: no event file.
+    const plain = path.join(path.dirname(data), "plain-run");
+    await train({ config: tinyConfig(data), runDir: plain });
+    assert.equal(fs.readdirSync(plain).filter((n) => n.includes("tfevents")).length, 0);
   });
 });
