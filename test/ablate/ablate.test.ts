@@ -178,7 +178,9 @@ describe("smol ablate (CLI)", () => {
       }
     };
     for (let i = 0; i < 200 && pid && alive(); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(fs.existsSync(lock), "a SIGKILLed branch leaves its lock behind");
+    // Killed mid-branch (no final checkpoint yet), the branch leaves its lock behind for the resume to
+    // take over; on a fast machine the branch may already have finished and released it.
+    if (!fs.existsSync(path.join(killed, "runs", "more-math", "step-12", "trainer_state.json"))) assert.ok(fs.existsSync(lock), "a SIGKILLed branch leaves its lock behind");
     assert.ok(!fs.existsSync(path.join(killed, "evals", "more-prose.json")), "killed too late to test a resume");
     const resumed = await runSmol(["ablate", file, "--out", killed], { env: ENV });
     assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
