@@ -53,6 +53,8 @@ test("a second process on the same run directory is refused, naming the holder; 
   const dir = path.join(root, "locked");
   const first = start(["train", cfgFile, "--run-dir", dir]);
   await until(() => metricLines(dir) >= 2);
+  // Freeze the holder so that it is alive (and holds the lock) however fast the machine is.
+  first.child.kill("SIGSTOP");
   const second = await runSmol(["train", cfgFile, "--run-dir", dir]);
   assert.equal(second.code, 1);
   assert.match(second.stderr, new RegExp(`is in use by process ${first.child.pid}`));
@@ -122,4 +124,28 @@ test("SIGKILL inside a checkpoint write: no temp directory survives the resumed 
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith(".smol-tmp")), [], "no temp directory survives");
   assert.deepEqual(losses(dir), losses(ref));
+});
+
+test("a long-context extension run (a stage raising seq_len and RoPE θ) SIGKILLed inside the long stage resumes bit-identically", async () => {
+  const stages = [
+    { name: "short", tokens: 256 * 8, mixture: { prose: 0.7, math: 0.3 } },
+    { name: "long", tokens: 256 * 12, mixture: { prose: 0.7, math: 0.3 }, seq_len: 64, micro_batch: 2, rope_theta: 100000 },
+  ];
+  const cfg = writeConfig("extend", { model: { preset: "debug", max_seq: 32 }, data: { dir: data, stages }, checkpoint: { every: 2, keep_last: 3 } });
+  const ref = path.join(root, "extend-ref");
+  assert.equal((await runSmol(["train", cfg, "--run-dir", ref])).code, 0);
+  const dir = path.join(root, "extend-killed");
+  const p = start(["train", cfg, "--run-dir", dir]);
+  // Kill once the run is inside the long stage (past step 8), between checkpoints if it can.
+  await until(() => p.child.exitCode !== null || readMetrics(path.join(dir, "metrics.jsonl")).some((r) => r.type === "train" && (r.step as number) >= 11));
+  p.child.kill("SIGKILL");
+  await p.done;
+  const at = readMetrics(path.join(dir, "metrics.jsonl")).filter((r) => r.type === "train").pop()!.step as number;
+  assert.ok(at > 8 && at < 20, `killed inside the long stage (last logged step ${at})`);
+  const again = await runSmol(["train", cfg, "--run-dir", dir]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout + again.stderr, /resuming from step (8|10|12|14|16|18)/);
+  assert.deepEqual(losses(dir), losses(ref));
+  assert.ok(fs.readFileSync(path.join(dir, "step-20", "model.safetensors")).equals(fs.readFileSync(path.join(ref, "step-20", "model.safetensors"))), "final weights identical");
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dir, "step-20", "config.json"), "utf8")).rope_theta, 100000);
 });
