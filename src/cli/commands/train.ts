@@ -78,10 +78,10 @@ export async function runTraining(cfg: TrainConfig, runDir: string, from?: { che
   progress.done();
   if (!summary.interrupted) return { summary, exitCode: 0 };
   if (lead) {
-    console.log(`stopped by ${caught} at step ${summary.steps}/${cfg.steps}; checkpoint ${summary.lastCheckpoint}`);
+    console.log(`stopped by ${caught ?? "a signal to another rank"} at step ${summary.steps}/${cfg.steps}; checkpoint ${summary.lastCheckpoint}`);
     console.log(`resume with: ${resumeCommand ?? "the same command"}${resumeCommand && !/--run-dir/.test(resumeCommand) ? ` --run-dir ${runDir}` : ""}`);
   }
-  return { summary, exitCode };
+  return { summary, exitCode: exitCode || 130 }; // interrupted by another rank's signal: as if by SIGINT
 }
 
 export function printSummary(s: TrainSummary): void {
