@@ -5,9 +5,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Backend, FloatBuf } from "../backend/backend.js";
-import { loadTokenizer, saveTokenizer } from "../tokenizer/tokenizer.js";
+import { loadTokenizer, saveTokenizer, type HfTokenizer } from "../tokenizer/tokenizer.js";
 import { UsageError } from "../errors.js";
-import { makeTempDirBeside, replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
+import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
 import { HF_TRANSFORMERS_VERSION } from "../io/hf-config.js";
 import { CHATML_TEMPLATE, readChatTemplate } from "../models/chat.js";
 import { loadModel, writeModelFiles } from "../models/hf.js";
@@ -53,27 +53,32 @@ export async function exportHf<F extends FloatBuf>(src: string, out: string, be:
     const g = JSON.parse(fs.readFileSync(srcGen, "utf8")) as Json;
     if (!isOldSmolLabGenConfig(g)) gen = g;
   }
-  const tmp = makeTempDirBeside(out);
   try {
-    writeModelFiles(model, tmp, { dtype: HF_DTYPES[o.dtype] });
-    if (gen) writeJsonAtomic(path.join(tmp, "generation_config.json"), gen);
-    saveTokenizer(tok, tmp);
-    const tcPath = path.join(tmp, "tokenizer_config.json");
-    const tc = fs.existsSync(tcPath) ? (JSON.parse(fs.readFileSync(tcPath, "utf8")) as Json) : { tokenizer_class: "PreTrainedTokenizerFast", clean_up_tokenization_spaces: false };
-    if (tc.eos_token === undefined && tok.eosId !== undefined) tc.eos_token = tok.idToToken(tok.eosId);
-    if (tc.bos_token === undefined && tok.bosId !== undefined) tc.bos_token = tok.idToToken(tok.bosId);
-    tc.chat_template = template;
-    writeJsonAtomic(tcPath, tc);
-    writeFileAtomic(path.join(tmp, "chat_template.jinja"), template);
-    const name = o.name ?? path.basename(path.resolve(out));
-    writeFileAtomic(path.join(tmp, "README.md"), modelCard({ name, license: o.license, baseModel: o.baseModel, datasets: o.datasets, tags: o.tags, dtype: o.dtype, config: model.config, run, hasChatTemplate: true }));
-    const files = fs.readdirSync(tmp).sort();
-    replaceDirAtomic(tmp, out);
+    const files = writeDirAtomic(out, (tmp) => {
+      writeModelFiles(model, tmp, { dtype: HF_DTYPES[o.dtype] });
+      if (gen) writeJsonAtomic(path.join(tmp, "generation_config.json"), gen);
+      writeTokenizerWithTemplate(tok, tmp, template);
+      const name = o.name ?? path.basename(path.resolve(out));
+      writeFileAtomic(path.join(tmp, "README.md"), modelCard({ name, license: o.license, baseModel: o.baseModel, datasets: o.datasets, tags: o.tags, dtype: o.dtype, config: model.config, run, hasChatTemplate: true }));
+      return fs.readdirSync(tmp).sort();
+    });
     return { files };
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * The tokenizer files of an export with its chat template in both places transformers reads it:
+ * tokenizer_config.json's "chat_template" and chat_template.jinja (transformers 5).
+ */
+export function writeTokenizerWithTemplate(tok: HfTokenizer, dir: string, template: string): void {
+  saveTokenizer(tok, dir);
+  const tcPath = path.join(dir, "tokenizer_config.json");
+  const tc = fs.existsSync(tcPath) ? (JSON.parse(fs.readFileSync(tcPath, "utf8")) as Json) : { tokenizer_class: "PreTrainedTokenizerFast", clean_up_tokenization_spaces: false };
+  if (tc.eos_token === undefined && tok.eosId !== undefined) tc.eos_token = tok.idToToken(tok.eosId);
+  if (tc.bos_token === undefined && tok.bosId !== undefined) tc.bos_token = tok.idToToken(tok.bosId);
+  tc.chat_template = template;
+  writeJsonAtomic(tcPath, tc);
+  writeFileAtomic(path.join(dir, "chat_template.jinja"), template);
 }

@@ -124,3 +124,20 @@ export function replaceDirAtomic(tmpDir: string, finalDir: string): void {
     throw e instanceof SmolError ? e : ioError("move into place", finalDir, e);
   }
 }
+
+/**
+ * Build a directory atomically: `fill` writes into a fresh temporary directory beside `finalDir`,
+ * which then replaces `finalDir` (replaceDirAtomic); on any error the temporary directory is
+ * removed and `finalDir` is untouched. Returns what `fill` returns.
+ */
+export function writeDirAtomic<T>(finalDir: string, fill: (tmp: string) => T): T {
+  const tmp = makeTempDirBeside(finalDir);
+  try {
+    const out = fill(tmp);
+    replaceDirAtomic(tmp, finalDir);
+    return out;
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Backend, FloatBuf } from "../backend/backend.js";
 import { CheckpointError, fmtShape } from "../errors.js";
-import { makeTempDirBeside, replaceDirAtomic, writeJsonAtomic } from "../io/atomic.js";
+import { writeDirAtomic, writeJsonAtomic } from "../io/atomic.js";
 import { copyTokenizerFiles } from "../tokenizer/tokenizer.js";
 import { hfConfigJson, readHfConfig } from "../io/hf-config.js";
 import { openCheckpoint, writeShardedCheckpoint, type TensorToWrite } from "../io/safetensors.js";
@@ -100,14 +100,7 @@ export function modelTensors<F extends FloatBuf>(model: LlamaModel<F>, dtype: "f
 
 /** Write an HF model directory atomically (a complete new directory replaces any old one). */
 export function saveModel<F extends FloatBuf>(model: LlamaModel<F>, dir: string, opts: SaveOptions = {}): void {
-  const tmp = makeTempDirBeside(dir);
-  try {
-    writeModelFiles(model, tmp, opts);
-    replaceDirAtomic(tmp, dir);
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  writeDirAtomic(dir, (tmp) => writeModelFiles(model, tmp, opts));
 }
 
 /** Write the files of an HF directory into an existing (temporary) directory. */

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { FloatBuf } from "../backend/backend.js";
 import { CheckpointError } from "../errors.js";
-import { makeTempDirBeside, replaceDirAtomic, writeJsonAtomic } from "../io/atomic.js";
+import { writeDirAtomic, writeJsonAtomic } from "../io/atomic.js";
 import { openSafetensors, writeSafetensors } from "../io/safetensors.js";
 import { AVERAGES_FILE, OPTIMIZER_FILE, STATE_FILE, checkpointDir, listCheckpoints } from "../io/run-layout.js";
 import { writeModelFiles, type SaveOptions } from "../models/hf.js";
@@ -44,19 +44,14 @@ export function saveCheckpoint<F extends FloatBuf>(
   runDir: string, model: LlamaModel<F>, state: TrainerState, optimizer: ExtraBuffers, averages: ExtraBuffers, save: SaveOptions = {},
 ): string {
   const final = checkpointDir(runDir, state.step);
-  const tmp = makeTempDirBeside(final);
-  try {
+  const toTensors = (bufs: ExtraBuffers) => Object.entries(bufs).map(([name, data]) => ({ name, dtype: "F32" as const, shape: [data.length], data }));
+  writeDirAtomic(final, (tmp) => {
     writeModelFiles(model, tmp, save);
-    const toTensors = (bufs: ExtraBuffers) => Object.entries(bufs).map(([name, data]) => ({ name, dtype: "F32" as const, shape: [data.length], data }));
     writeSafetensors(path.join(tmp, OPTIMIZER_FILE), toTensors(optimizer));
     if (Object.keys(averages).length) writeSafetensors(path.join(tmp, AVERAGES_FILE), toTensors(averages));
     writeJsonAtomic(path.join(tmp, STATE_FILE), state);
     writeManifest(tmp);
-    replaceDirAtomic(tmp, final);
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  });
   return final;
 }
 
