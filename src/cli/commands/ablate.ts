@@ -3,16 +3,15 @@
 // evaluated on tasks and per-source validation loss; results.json, a table with standard errors
 // and the differences to the control, report.html. Branches are child processes run by the sweep
 // job queue (resumable). Planning, evaluation and results are ablate/'s; this file spawns and prints.
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { defaultBackend } from "../../backend/index.js";
-import { SmolError, UsageError } from "../../errors.js";
+import { UsageError } from "../../errors.js";
 import { writeJsonAtomic } from "../../io/atomic.js";
 import { listCheckpoints } from "../../io/run-layout.js";
 import type { TrainConfig } from "../../train/config.js";
-import { runQueue, type QueueResult } from "../../sweep/queue.js";
+import type { QueueResult } from "../../sweep/queue.js";
+import { LocalExecutor, totalThreads } from "../../jobs/local.js";
 import { evaluateBranch, readBranchEval } from "../../ablate/evaluate.js";
 import { planAblation, type AblationPlan, type BranchJob } from "../../ablate/plan.js";
 import { branchEvalFile, collectResults, resultRows, writeResults } from "../../ablate/results.js";
@@ -95,23 +94,10 @@ interface BranchSpec {
   backend: string;
 }
 
-function totalThreads(): number {
-  const env = Number(process.env.SMOL_THREADS);
-  return Number.isInteger(env) && env > 0 ? env : os.availableParallelism();
-}
-
-function lastError(logFile: string): string {
-  try {
-    const lines = fs.readFileSync(logFile, "utf8").split("\n").map((l) => l.trim()).filter(Boolean);
-    return lines.find((l) => l.startsWith("smol: error:") || l.startsWith("smol: internal error:"))?.replace(/^smol: /, "") ?? lines[lines.length - 1] ?? "no output";
-  } catch {
-    return "no output";
-  }
-}
 
 /**
- * THE place branches are executed: the sweep job queue with one child process per branch
- * (`smol ablate --job FILE`). The scale-out executor (local/slurm) replaces this function's body.
+ * THE place branches are executed: the local executor of src/jobs/ (one child process per branch,
+ * `smol ablate --job FILE`, written when the branch starts). A Slurm executor takes the same jobs.
  */
 export async function executeBranches(plan: AblationPlan, concurrency: number, log: (line: string) => void): Promise<QueueResult> {
   const threads = Math.max(1, Math.floor(totalThreads() / concurrency));
@@ -119,38 +105,29 @@ export async function executeBranches(plan: AblationPlan, concurrency: number, l
   const backend = choice.fallbackReason ? "reference" : choice.backend.name;
   const t0 = performance.now();
   const stamp = () => duration((performance.now() - t0) / 1000).padStart(6);
-  return runQueue(plan.jobs, concurrency, {
-    isDone: (j) => readBranchEval(branchEvalFile(plan, j), j) !== undefined,
-    isReady: () => true,
-    start: (j) => new Promise<void>((resolve, reject) => {
+  const jobs = plan.jobs.map((j) => ({
+    ...j,
+    steps: j.cfg.steps,
+    logFile: path.join(plan.outDir, "logs", `${j.id}.log`),
+    args: () => {
       const spec: BranchSpec = {
         format: "smollab-ablation-job", id: j.id, config: j.cfg, run_dir: j.runDir, from: j.from, start_step: j.startStep, mixture: j.mixture,
         eval: { tasks: [...plan.spec.eval.tasks], limit: plan.spec.eval.limit, max_new_tokens: plan.spec.eval.max_new_tokens }, eval_file: branchEvalFile(plan, j), backend,
       };
       const specFile = path.join(plan.outDir, "jobs", `${j.id}.json`);
-      const logFile = path.join(plan.outDir, "logs", `${j.id}.log`);
-      fs.mkdirSync(path.dirname(logFile), { recursive: true });
       fs.mkdirSync(path.dirname(specFile), { recursive: true });
       writeJsonAtomic(specFile, spec);
-      const fd = fs.openSync(logFile, "a");
-      fs.writeSync(fd, `\n=== ${new Date().toISOString()} smol ablate --job ${specFile} (SMOL_THREADS=${threads})\n`);
-      const child = spawn(process.execPath, [...process.execArgv, process.argv[1], "ablate", "--job", specFile], {
-        env: { ...process.env, SMOL_THREADS: String(threads), ...(backend === "reference" ? { SMOL_BACKEND: "reference" } : {}) }, stdio: ["ignore", fd, fd],
-      });
-      child.on("error", (e) => {
-        fs.closeSync(fd);
-        reject(e);
-      });
-      child.on("close", (code, signal) => {
-        fs.closeSync(fd);
-        if (code === 0) resolve();
-        else reject(new SmolError(`${signal ? `killed by ${signal}` : `exit code ${code}`}: ${lastError(logFile)} (log: ${logFile})`));
-      });
-    }),
+      return ["ablate", "--job", specFile];
+    },
+  }));
+  const executor = new LocalExecutor({ concurrency, threads, env: backend === "reference" ? { SMOL_BACKEND: "reference" } : {} });
+  return executor.run(jobs, {
+    isDone: (j) => readBranchEval(branchEvalFile(plan, j), j) !== undefined,
+    isReady: () => true,
     onEvent: (e) => {
       if (e.type === "skip") log(`${stamp()}  skip   ${e.job.id} (finished)`);
       else if (e.type === "start") log(`${stamp()}  start  ${e.job.id}`);
-      else if (e.type === "done") log(`${stamp()}  done   ${e.job.id} in ${duration(e.seconds ?? 0)}`);
+      else if (e.type === "done") log(`${stamp()}  done   ${e.job.id} in ${duration((e as { seconds?: number }).seconds ?? 0)}`);
       else if (e.type === "fail") log(`${stamp()}  FAILED ${e.job.id}: ${e.error instanceof Error ? e.error.message : String(e.error)}`);
     },
   });

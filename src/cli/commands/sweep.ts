@@ -4,7 +4,6 @@
 // Planning, the queue and the results are sweep/'s, running the jobs an executor's (jobs/: local
 // child processes or Slurm); this file picks one, prints and exits. Also `smol sweep status|cancel DIR`.
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { defaultBackend } from "../../backend/index.js";
 import { BackendError, ConfigError, UsageError } from "../../errors.js";
@@ -14,7 +13,7 @@ import { listCheckpoints } from "../../io/run-layout.js";
 import { readMetrics } from "../../train/metrics.js";
 import { jobSpec, planSweepFile, type JobSpec, type SweepJob, type SweepPlan } from "../../sweep/sweep.js";
 import type { ExecJob, Executor } from "../../jobs/executor.js";
-import { LocalExecutor } from "../../jobs/local.js";
+import { LocalExecutor, totalThreads } from "../../jobs/local.js";
 import { SLURM_SCHEMA, SlurmExecutor, slurmAvailable, slurmCancel, slurmStatus } from "../../jobs/slurm.js";
 import { collectResults, flopsAccount, jobState, writeResults, type SweepResults } from "../../sweep/results.js";
 import { numberOpt, parseCommandArgs, type Command } from "../command.js";
@@ -135,10 +134,6 @@ function sweepCancel(dir: string): number {
   return 0;
 }
 
-function totalThreads(): number {
-  const env = Number(process.env.SMOL_THREADS);
-  return Number.isInteger(env) && env > 0 ? env : os.availableParallelism();
-}
 
 function printPlan(plan: SweepPlan): void {
   console.log(`sweep ${plan.name}: ${plan.sizes.length} size(s), ${plan.cooldown.fraction * 100}% ${plan.cooldown.shape} cooldowns${plan.cooldown.extraShapes.length ? ` (+ ${plan.cooldown.extraShapes.join(", ")})` : ""}${plan.cosine ? ", cosine baselines" : ""}${plan.swa ? `, SWA readouts (window ${plan.swa.window})` : ""} → ${plan.outDir}`);
