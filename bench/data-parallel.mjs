@@ -68,6 +68,7 @@ function measure(kind, n) {
   };
 }
 
+const load0 = os.loadavg()[0];
 const best = {};
 const rows = [];
 for (let i = 0; i < repeats; i++) {
@@ -81,7 +82,7 @@ for (let i = 0; i < repeats; i++) {
 const cpu = (fs.readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/) ?? [])[1] ?? "?";
 const ratio = best.mpi.tokens_per_s / best.single.tokens_per_s;
 const md = [
-  `Machine: ${cpu}, ${os.availableParallelism()} CPUs (shared with other work while measured). Model d ${shape.d_model}, ${shape.layers} layers, ${shape.heads}/${shape.kv_heads} heads, ffn ${shape.ffn},`,
+  `Machine: ${cpu}, ${os.availableParallelism()} CPUs, load average ${load0.toFixed(2)} at start and ${os.loadavg()[0].toFixed(2)} at end. Model d ${shape.d_model}, ${shape.layers} layers, ${shape.heads}/${shape.kv_heads} heads, ffn ${shape.ffn},`,
   `vocab ${shape.vocab} (${(best.mpi.allreduce_bytes_per_step / 4 / 1e6).toFixed(2)} M parameters incl. padding), ${tps} tokens per step (4 micro-batches of 4 × ${seq}), ${steps} steps, first ${warm} not timed; fastest of ${repeats}.`,
   "",
   "| layout | tokens/s | s/step | wait for slowest rank ms/step | all-reduce ms/step | all-reduce bytes/step |",
