@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
+import { SLURM_SCHEMA } from "../jobs/slurm.js";
 import { DECAY_SHAPES } from "../optim/schedule.js";
 import { readConfigFile } from "../train/config.js";
 import { parseConfig, schemaHelp } from "../util/schema.js";
@@ -24,6 +25,7 @@ const Common = {
   eval: EvalSection,
   checkpoint_every: z.number().int().min(0).default(0).describe("save every N steps inside a branch (0 = only at its end); a killed ablation resumes from these"),
   max_epochs: z.number().gt(0).optional().describe("override the run's data.max_epochs for the branches"),
+  slurm: SLURM_SCHEMA.optional().describe("sbatch settings for --executor slurm: partition, account, time, cpus_per_task, mem, extra (list of sbatch flags), max_retries (default 3), poll_s (default 10)"),
 };
 
 export const ANNEAL_SCHEMA = z.strictObject({

@@ -2,14 +2,16 @@
 // slurmctld, slurmd; see slurm-cluster.ts): the branch waits on its parent with afterok, the
 // constant run killed with scancel mid-run is resubmitted and resumes from its checkpoint, the
 // results equal the same sweep run locally (every train/eval number bit for bit, 1 thread each),
-// `smol sweep status` reads squeue/sacct and `smol sweep cancel` stops what is queued.
+// `smol sweep status` reads squeue/sacct and `smol sweep cancel` stops what is queued; `smol ablate
+// --executor slurm` runs its branches as batch jobs with the results of a local ablation.
 // Skipped, with a line saying why, without root or the Slurm/munge packages.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
-import { makeShardDir } from "../train/fixture.js";
+import { makeShardDir, tinyConfig } from "../train/fixture.js";
+import { train } from "../../src/train/run.js";
 import { runSmol, smolArgv } from "../helpers.js";
 import { readMetrics } from "../../src/train/metrics.js";
 import { slurmSkipReason, startSlurmCluster, type SlurmCluster } from "./slurm-cluster.js";
@@ -166,10 +168,44 @@ describe("smol sweep --executor slurm", { skip }, () => {
     b.forEach((x, i) => assert.ok(Math.abs(x - a[i]) <= 1e-5 * Math.abs(a[i]), `step ${i + 1}: ${x} vs ${a[i]}`));
   });
 
+  it("smol ablate --executor slurm runs each branch as a Slurm job; results equal a local ablation bit for bit", async () => {
+    const data = path.join(root, "shards");
+    const parent = path.join(root, "ablate-parent");
+    await train({ config: tinyConfig(data, { tokenizer: path.join(root, "tokenizer"), checkpoint: { every: 0, keep_last: 5, at_steps: [6] } }), runDir: parent });
+    const spec = path.join(root, "abl.json");
+    fs.writeFileSync(spec, JSON.stringify({
+      kind: "anneal", from: parent, step: 6, decay: { tokens: 256 * 4, shape: "linear" }, share: 0.5,
+      candidates: { "more-math": "math" }, eval: { tasks: ["arc_easy"], limit: 4 }, checkpoint_every: 2,
+      slurm: { poll_s: 0.3, max_retries: 1 },
+    }));
+    const out = path.join(root, "slurm-ablate");
+    const r = await runSmol(["ablate", spec, "--out", out, "--executor", "slurm", "--cpus-per-task", "1"], { env: env() });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stderr, /submitting 2 jobs to Slurm \(1 CPU\(s\) each\)/);
+    assert.match(r.stderr, /submit +more-math \(Slurm job \d+\)/);
+    assert.match(r.stdout, /all 2 branches finished/);
+    assert.deepEqual(slurmJobs(out).map((j) => [j.id, j.state]), [["control", "done"], ["more-math", "done"]]);
+    assert.match(fs.readFileSync(path.join(out, "logs", "more-math.log"), "utf8"), /slurm job \d+ on /, "the branch ran as a batch job");
+    const st = await runSmol(["ablate", "status", out], { env: env() });
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /more-math\s+\d+\s+COMPLETED\s+1\s+done\s+10\/10/);
+    // The same ablation run locally with one thread: every metric and every training number equal.
+    const local = path.join(root, "local-ablate");
+    const l = await runSmol(["ablate", spec, "--out", local], { env: { SMOL_THREADS: "1" } });
+    assert.equal(l.code, 0, l.stderr + l.stdout);
+    const metrics = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, "results.json"), "utf8")).branches.map((b: { name: string; metrics: unknown; tokens_per_source: unknown }) => [b.name, b.metrics, b.tokens_per_source]);
+    assert.deepEqual(metrics(out), metrics(local));
+    const numbers = (dir: string) => readMetrics(path.join(dir, "metrics.jsonl")).map((m) => [m.type, m.step, m.loss, m.grad_norm, m.lr]);
+    for (const b of ["control", "more-math"]) assert.deepEqual(numbers(path.join(out, "runs", b)), numbers(path.join(local, "runs", b)), b);
+  });
+
   it("explains a missing Slurm and bad executor flags in one line", async () => {
     const r = await runSmol(["sweep", file, "--out", path.join(root, "x"), "--executor", "pbs"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--executor must be local or slurm, got "pbs"/);
+    const p = await runSmol(["sweep", file, "--out", path.join(root, "x"), "--partition", "cpu"]);
+    assert.equal(p.code, 2);
+    assert.match(p.stderr, /--partition is a Slurm setting/);
     const s = await runSmol(["sweep", "status", path.join(root, "nothing-here")]);
     assert.equal(s.code, 1);
     assert.match(s.stderr, /no Slurm jobs recorded here/);

@@ -2,7 +2,7 @@
 // candidate source mixed in, or small runs from scratch per candidate mixture; every branch
 // evaluated on tasks and per-source validation loss; results.json, a table with standard errors
 // and the differences to the control, report.html. Branches are child processes run by the sweep
-// job queue (resumable). Planning, evaluation and results are ablate/'s; this file spawns and prints.
+// job queue locally or as Slurm batch jobs (resumable). Planning, evaluation and results are ablate/'s; this file spawns and prints.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { defaultBackend } from "../../backend/index.js";
@@ -11,7 +11,9 @@ import { writeJsonAtomic } from "../../io/atomic.js";
 import { listCheckpoints } from "../../io/run-layout.js";
 import type { TrainConfig } from "../../train/config.js";
 import type { QueueResult } from "../../sweep/queue.js";
+import type { Executor } from "../../jobs/executor.js";
 import { LocalExecutor, totalThreads } from "../../jobs/local.js";
+import type { SlurmExecutor } from "../../jobs/slurm.js";
 import { evaluateBranch, readBranchEval } from "../../ablate/evaluate.js";
 import { planAblation, type AblationPlan, type BranchJob } from "../../ablate/plan.js";
 import { branchEvalFile, collectResults, resultRows, writeResults } from "../../ablate/results.js";
@@ -19,10 +21,13 @@ import { ablationHelp, readAblationFile } from "../../ablate/spec.js";
 import { writeAblationReport } from "../../report/ablation.js";
 import { cliBackend } from "../backend.js";
 import { numberOpt, parseCommandArgs, type Command } from "../command.js";
+import { EXECUTOR_FLAGS, executorHelp, slurmFromFlags, slurmSubcommand } from "../slurm-flags.js";
 import { Progress, duration, table } from "../output.js";
 import { runTraining } from "./train.js";
 
-const help = `Usage: smol ablate ABLATION.yaml [--out DIR] [--jobs N] [--dry-run]
+const help = `Usage: smol ablate ABLATION.yaml [--out DIR] [--jobs N] [--executor local|slurm …] [--dry-run]
+       smol ablate status DIR       branches of a Slurm ablation: Slurm ids, state (squeue/sacct), attempts, step
+       smol ablate cancel DIR       scancel every queued or running branch of a Slurm ablation
 
 Data ablations as SmolLM2 chose its data (Allal et al. 2025, REFERENCE.md §2):
 
@@ -45,29 +50,34 @@ Options:
   --out DIR      where the ablation lives (default runs/<name>)
   --jobs N       branches at once (default 1); each gets SMOL_THREADS/N threads
   --dry-run      print the branches and their mixtures; train nothing
+${executorHelp("ablate", "branch", "ablation")}
   --job FILE     internal: run one branch spec written by the queue (what its child processes run)
 
 Ablation file keys:
 ${ablationHelp().join("\n")}
 
 Example (after \`smol demo\`):
-  smol ablate examples/ablation/anneal.yaml --out runs/ablation --jobs 2`;
+  smol ablate examples/ablation/anneal.yaml --out runs/ablation --jobs 2
+  smol ablate examples/ablation/anneal.yaml --out runs/ablation --executor slurm --partition cpu --cpus-per-task 8
+  smol ablate status runs/ablation`;
 
 export const command: Command = {
   name: "ablate",
   summary: "data ablations: anneal candidates from a checkpoint, or small runs from scratch; table with stderr",
   help,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs("ablate", argv, { out: { type: "string" }, jobs: { type: "string" }, "dry-run": { type: "boolean" }, job: { type: "string" } }, true);
+    const { values, positionals } = parseCommandArgs("ablate", argv, { out: { type: "string" }, jobs: { type: "string" }, "dry-run": { type: "boolean" }, job: { type: "string" }, ...EXECUTOR_FLAGS }, true);
     if (values.job !== undefined) return runBranchJob(values.job as string);
+    if (positionals[0] === "status" || positionals[0] === "cancel") return slurmSubcommand("ablate", positionals, "runs/ablation");
     if (positionals.length !== 1) throw new UsageError("ablate: give exactly one ABLATION file", "e.g. smol ablate examples/ablation/anneal.yaml --out runs/ablation");
     const file = positionals[0];
     const jobs = numberOpt("ablate", "jobs", values.jobs, { int: true, min: 1, max: 64 }) ?? 1;
     const spec = readAblationFile(file);
     const plan = planAblation(spec, { outDir: (values.out as string | undefined) ?? path.join("runs", spec.name!), specDir: path.dirname(path.resolve(file)) });
+    const slurm = slurmFromFlags("ablate", values, spec.slurm, plan.outDir, `smol-${plan.name}:`);
     printPlan(plan);
     if (values["dry-run"]) return 0;
-    return runAblation(plan, jobs);
+    return runAblation(plan, jobs, slurm);
   },
 };
 
@@ -96,10 +106,11 @@ interface BranchSpec {
 
 
 /**
- * THE place branches are executed: the local executor of src/jobs/ (one child process per branch,
- * `smol ablate --job FILE`, written when the branch starts). A Slurm executor takes the same jobs.
+ * THE place branches are executed: by the local executor of src/jobs/ (one child process per
+ * branch) or the Slurm one (one batch job per branch); either runs `smol ablate --job FILE`, the
+ * branch spec written when the branch starts or is submitted. Branches have no dependencies.
  */
-export async function executeBranches(plan: AblationPlan, concurrency: number, log: (line: string) => void): Promise<QueueResult> {
+export async function executeBranches(plan: AblationPlan, concurrency: number, log: (line: string) => void, slurm?: SlurmExecutor): Promise<QueueResult> {
   const threads = Math.max(1, Math.floor(totalThreads() / concurrency));
   const choice = defaultBackend();
   const backend = choice.fallbackReason ? "reference" : choice.backend.name;
@@ -120,23 +131,26 @@ export async function executeBranches(plan: AblationPlan, concurrency: number, l
       return ["ablate", "--job", specFile];
     },
   }));
-  const executor = new LocalExecutor({ concurrency, threads, env: backend === "reference" ? { SMOL_BACKEND: "reference" } : {} });
+  const executor: Executor = slurm ?? new LocalExecutor({ concurrency, threads, env: backend === "reference" ? { SMOL_BACKEND: "reference" } : {} });
+  log(executor.describe(jobs.length));
   return executor.run(jobs, {
     isDone: (j) => readBranchEval(branchEvalFile(plan, j), j) !== undefined,
     isReady: () => true,
     onEvent: (e) => {
       if (e.type === "skip") log(`${stamp()}  skip   ${e.job.id} (finished)`);
-      else if (e.type === "start") log(`${stamp()}  start  ${e.job.id}`);
+      else if (e.type === "start") log(`${stamp()}  ${slurm ? "submit" : "start "} ${e.job.id}${e.slurmId ? ` (Slurm job ${e.slurmId})` : ""}`);
+      else if (e.type === "adopt") log(`${stamp()}  adopt  ${e.job.id} (Slurm job ${e.slurmId}): still queued or running from an earlier invocation`);
+      else if (e.type === "resubmit") log(`${stamp()}  resubmit ${e.job.id} (Slurm job ${e.slurmId}), attempt ${e.attempt}: ${e.error instanceof Error ? e.error.message : ""}; it resumes from its last checkpoint`);
       else if (e.type === "done") log(`${stamp()}  done   ${e.job.id} in ${duration((e as { seconds?: number }).seconds ?? 0)}`);
       else if (e.type === "fail") log(`${stamp()}  FAILED ${e.job.id}: ${e.error instanceof Error ? e.error.message : String(e.error)}`);
     },
   });
 }
 
-export async function runAblation(plan: AblationPlan, concurrency: number): Promise<number> {
+export async function runAblation(plan: AblationPlan, concurrency: number, slurm?: SlurmExecutor): Promise<number> {
   const progress = new Progress();
   const t0 = performance.now();
-  const res = await executeBranches(plan, concurrency, (l) => progress.log(l));
+  const res = await executeBranches(plan, concurrency, (l) => progress.log(l), slurm);
   progress.done();
   const results = collectResults(plan);
   const file = writeResults(plan, results);

@@ -14,9 +14,10 @@ import { readMetrics } from "../../train/metrics.js";
 import { jobSpec, planSweepFile, type JobSpec, type SweepJob, type SweepPlan } from "../../sweep/sweep.js";
 import type { ExecJob, Executor } from "../../jobs/executor.js";
 import { LocalExecutor, totalThreads } from "../../jobs/local.js";
-import { SLURM_SCHEMA, SlurmExecutor, slurmAvailable, slurmCancel, slurmStatus } from "../../jobs/slurm.js";
+import type { SlurmExecutor } from "../../jobs/slurm.js";
 import { collectResults, flopsAccount, jobState, writeResults, type SweepResults } from "../../sweep/results.js";
 import { numberOpt, parseCommandArgs, type Command } from "../command.js";
+import { EXECUTOR_FLAGS, executorHelp, lastStep, slurmFromFlags, slurmSubcommand } from "../slurm-flags.js";
 import { Progress, duration, fmtNum, human, table } from "../output.js";
 import { printSummary, runTraining } from "./train.js";
 
@@ -41,15 +42,7 @@ Options:
   --jobs N       jobs at once (default 1); each gets SMOL_THREADS/N threads (SMOL_THREADS
                  defaults to all cores)
   --dry-run      print the plan and its FLOPs accounting; train nothing
-  --executor E   local (default): child processes of this one; slurm: one sbatch job per run, a
-                 branch held with --dependency=afterok on the job that writes its parent checkpoint,
-                 logs in DIR/logs/, failed/preempted/cancelled jobs resubmitted (they resume from
-                 their checkpoints) up to --max-retries; this command waits and watches (Ctrl-C
-                 leaves the jobs queued: smol sweep status/cancel DIR; the same command again adopts
-                 them and goes on watching). Job scripts and ids: DIR/slurm/
-  --partition P, --account A, --time T, --cpus-per-task N, --mem M, --max-retries N
-                 sbatch settings (override the sweep file's slurm: section; N CPUs = the job's
-                 SMOL_THREADS, default 1); further sbatch flags: slurm.extra in the sweep file
+${executorHelp("sweep", "run", "sweep")}
   --job FILE     internal: run one job spec written by the queue (what its child processes run)
   --run-job ID   internal: plan the sweep and run its job ID (what Slurm batch jobs run)
 
@@ -85,18 +78,12 @@ export const command: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs("sweep", argv, {
       out: { type: "string" }, jobs: { type: "string" }, "dry-run": { type: "boolean" }, job: { type: "string" },
-      executor: { type: "string" }, partition: { type: "string" }, account: { type: "string" }, time: { type: "string" },
-      "cpus-per-task": { type: "string" }, mem: { type: "string" }, "max-retries": { type: "string" }, "run-job": { type: "string" },
+      ...EXECUTOR_FLAGS, "run-job": { type: "string" },
     }, true);
     if (values.job !== undefined) return runJob(values.job as string);
-    if (positionals[0] === "status" || positionals[0] === "cancel") {
-      if (positionals.length !== 2) throw new UsageError(`sweep ${positionals[0]}: give the sweep directory`, `e.g. smol sweep ${positionals[0]} runs/micro-study/sweep`);
-      return positionals[0] === "status" ? sweepStatus(positionals[1]) : sweepCancel(positionals[1]);
-    }
+    if (positionals[0] === "status" || positionals[0] === "cancel") return slurmSubcommand("sweep", positionals, "runs/micro-study/sweep");
     if (positionals.length !== 1) throw new UsageError("sweep: give exactly one SWEEP file", "e.g. smol sweep examples/micro-study/sweep.yaml");
     const jobs = numberOpt("sweep", "jobs", values.jobs, { int: true, min: 1, max: 64 }) ?? 1;
-    const executor = (values.executor as string | undefined) ?? "local";
-    if (executor !== "local" && executor !== "slurm") throw new UsageError(`sweep: --executor must be local or slurm, got "${executor}"`);
     const plan = planSweepFile(positionals[0], { outDir: values.out as string | undefined });
     if (values["run-job"] !== undefined) return runPlannedJob(plan, values["run-job"] as string);
     printPlan(plan);
@@ -109,31 +96,10 @@ export const command: Command = {
       console.log(table(["job", "kind", "steps", "status"], plan.jobs.map((j) => [j.id, j.kind, j.steps, `${states.get(j.id)!.status}${states.get(j.id)!.step ? ` (step ${states.get(j.id)!.step})` : ""}`])));
       return 0;
     }
-    let slurm: SlurmExecutor | undefined;
-    if (executor === "slurm") {
-      const o = SLURM_SCHEMA.parse(plan.slurm ?? {});
-      for (const k of ["partition", "account", "time", "mem"] as const) if (values[k] !== undefined) o[k] = values[k] as string;
-      o.cpus_per_task = numberOpt("sweep", "cpus-per-task", values["cpus-per-task"], { int: true, min: 1 }) ?? o.cpus_per_task;
-      o.max_retries = numberOpt("sweep", "max-retries", values["max-retries"], { int: true, min: 0 }) ?? o.max_retries;
-      if (!slurmAvailable()) throw new UsageError("sweep: --executor slurm needs sbatch, squeue, sacct and scancel on PATH", "run it on a Slurm login node (Debian: apt-get install slurm-client), or use --executor local");
-      slurm = new SlurmExecutor(o, path.join(plan.outDir, "slurm"), `smol-${plan.name}:`);
-    }
+    const slurm = slurmFromFlags("sweep", values, plan.slurm, plan.outDir, `smol-${plan.name}:`);
     return runSweep(plan, jobs, slurm, positionals[0]);
   },
 };
-
-function sweepStatus(dir: string): number {
-  const rows = slurmStatus(path.join(dir, "slurm"));
-  console.log(table(["job", "slurm id", "slurm state", "attempts", "recorded", "step"], rows.map((r) => [r.id, r.slurm_ids.at(-1) ?? "—", r.slurm_state, r.attempts, r.state, `${lastStep(r.run_dir)}/${r.steps}`])));
-  return 0;
-}
-
-function sweepCancel(dir: string): number {
-  const ids = slurmCancel(path.join(dir, "slurm"));
-  console.log(ids.length ? `cancelled ${ids.length} Slurm job(s): ${ids.join(", ")}` : "no queued or running Slurm jobs");
-  return 0;
-}
-
 
 function printPlan(plan: SweepPlan): void {
   console.log(`sweep ${plan.name}: ${plan.sizes.length} size(s), ${plan.cooldown.fraction * 100}% ${plan.cooldown.shape} cooldowns${plan.cooldown.extraShapes.length ? ` (+ ${plan.cooldown.extraShapes.join(", ")})` : ""}${plan.cosine ? ", cosine baselines" : ""}${plan.swa ? `, SWA readouts (window ${plan.swa.window})` : ""} → ${plan.outDir}`);
@@ -150,26 +116,6 @@ function printPlan(plan: SweepPlan): void {
     `FLOPs (detailed): reusable runs ${fmtNum(f.methods.cooldown)} vs cosine grid ${fmtNum(f.methods.cosine)} = ${f.ratio.toFixed(3)} ` +
       `(docs/references.md §7 formula F(Dmax) + ${plan.cooldown.fraction}·ΣF(Di<max): ${f.reference.ratio.toFixed(3)}); this sweep trains ${fmtNum(f.spent.total)} in all`,
   );
-}
-
-/** Last step recorded in a run's metrics (cheap: reads the file's tail). */
-function lastStep(runDir: string): number {
-  const file = path.join(runDir, METRICS_FILE);
-  try {
-    const fd = fs.openSync(file, "r");
-    try {
-      const size = fs.fstatSync(fd).size;
-      const n = Math.min(size, 4096);
-      const buf = Buffer.alloc(n);
-      fs.readSync(fd, buf, 0, n, size - n);
-      const m = [...buf.toString("utf8").matchAll(/"step":(\d+)/g)];
-      return m.length ? Number(m[m.length - 1][1]) : 0;
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return 0;
-  }
 }
 
 async function runSweep(plan: SweepPlan, concurrency: number, slurm: SlurmExecutor | undefined, sweepFile: string): Promise<number> {
