@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `smol`: the command-line entry point. Finds the subcommand, runs it, and is the one place
 // that turns errors into a printed line and an exit code (library code only throws).
-import { SmolError, UsageError } from "../errors.js";
+import { ConfigError, SmolError, UsageError } from "../errors.js";
 import type { Command } from "./command.js";
 
 /** Every subcommand, in the order `smol --help` lists them. Modules load lazily. */
@@ -96,9 +96,19 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** This process's rank when an MPI launcher (mpirun, srun) started it, else undefined. */
+function launcherRank(): number | undefined {
+  const v = process.env.OMPI_COMM_WORLD_RANK ?? process.env.PMIX_RANK ?? process.env.PMI_RANK;
+  return v === undefined ? undefined : Number(v);
+}
+
 function reportError(e: unknown, verbose: boolean): number {
   if (e instanceof SmolError) {
-    process.stderr.write(`smol: error: ${e.message}\n`);
+    // Under mpirun every rank reads the same config and arguments: rank 0 alone reports their
+    // errors; any other error names the rank it happened on.
+    const rank = launcherRank();
+    if (rank !== undefined && rank > 0 && (e instanceof ConfigError || e instanceof UsageError)) return e instanceof UsageError ? 2 : 1;
+    process.stderr.write(`smol: error${rank ? ` (rank ${rank})` : ""}: ${e.message}\n`);
     if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
     if (verbose && e.stack) process.stderr.write(e.stack + "\n");
     return e instanceof UsageError ? 2 : 1;

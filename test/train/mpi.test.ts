@@ -180,5 +180,6 @@ test("a global batch that cannot be split evenly over the ranks is refused befor
   const r = await mpirun(3, ["train", cfgFile, "--run-dir", dir]);
   assert.notEqual(r.code, 0);
   assert.match(r.out, /4 micro-batches per step cannot be split evenly over 3 ranks/);
+  assert.equal((r.out.match(/smol: error/g) ?? []).length, 1, `rank 0 alone reports a config error:\n${r.out}`);
   assert.equal(fs.existsSync(dir), false);
 });
