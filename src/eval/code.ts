@@ -1,4 +1,4 @@
-// Code tasks: HumanEval (bundled) and MBPP (your file). A prompt is completed greedily, cut at the
+// Code tasks: HumanEval and MBPP (both bundled). A prompt is completed greedily, cut at the
 // task's stop sequences, and the program (prompt + completion + the task's tests) runs in the
 // sandbox (sandbox.ts); pass@1 is the fraction that exit 0. A program that hangs, exhausts memory,
 // touches the network or writes outside its directory is stopped and counts as a failure; the

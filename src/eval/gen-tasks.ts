@@ -199,4 +199,4 @@ function codeTask(name: string, file: string, format: string, parse: (r: JsonRec
 }
 
 export const HUMANEVAL = codeTask("humaneval", "humaneval", '{"task_id", "prompt", "entry_point", "test"} (openai/human-eval)', humanevalProblem, () => true, HUMANEVAL_STOP);
-export const MBPP = codeTask("mbpp", "mbpp", '{"task_id", "text", "code", "test_list", "test_setup_code"} (google-research mbpp.jsonl, not bundled; test split = ids 11-510)', mbppProblem, isMbppTest, MBPP_STOP);
+export const MBPP = codeTask("mbpp", "mbpp", '{"task_id", "text", "code", "test_list", "test_setup_code"} (google-research mbpp.jsonl, bundled; test split = ids 11-510)', mbppProblem, isMbppTest, MBPP_STOP);

@@ -53,7 +53,7 @@ export const TASKS: readonly TaskDef[] = [
   { name: "trivia_qa", kind: "gen", summary: "TriviaQA rc.nocontext validation, greedy answer, alias-normalised exact match (your file)", metrics: ["em"], gen: TRIVIAQA },
   { name: "math", kind: "gen", summary: "MATH-500, 4-shot, \\boxed{} answer, normalised exact match (your files)", metrics: ["em"], gen: MATH, arg: "0: zero-shot (no demonstrations file needed)" },
   { name: "humaneval", kind: "gen", summary: "HumanEval (164), pass@1 of the greedy completion run in a sandbox (needs python3)", metrics: ["pass_at_1"], gen: HUMANEVAL },
-  { name: "mbpp", kind: "gen", summary: "MBPP test (500), pass@1 in the sandbox (your mbpp.jsonl; needs python3)", metrics: ["pass_at_1"], gen: MBPP },
+  { name: "mbpp", kind: "gen", summary: "MBPP test (500, ids 11-510), pass@1 of the greedy completion run in a sandbox (needs python3)", metrics: ["pass_at_1"], gen: MBPP },
   { name: "mmlu", kind: "mc", summary: "MMLU test, cloze form (needs your MMLU CSVs)", metrics: ["acc", "acc_norm"], mmlu: "cloze", arg: "DIR: the MMLU data folder (default <data-dir>/mmlu)" },
   { name: "mmlu_mcf", kind: "mc", summary: "MMLU test, multiple-choice-letter form (needs your MMLU CSVs)", metrics: ["acc"], mmlu: "mcf", arg: "DIR: the MMLU data folder (default <data-dir>/mmlu)" },
   { name: "val", kind: "val", summary: "validation loss, perplexity and bits per byte of a text/JSONL file or a shard directory's val split (per source)", metrics: ["loss", "ppl", "bpb"], arg: "PATH: text/JSONL file or shard directory (or --data; default: a run checkpoint's data)" },

@@ -22,7 +22,8 @@ function firstItems(n = 2): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smol-templates-"));
   for (const f of fs.readdirSync(bundledEvalDir()).filter((x) => x.endsWith(".jsonl.gz"))) {
     const lines = gunzipSync(fs.readFileSync(path.join(bundledEvalDir(), f))).toString("utf8").split("\n");
-    const keep = f.startsWith("bbh_cot") || f.startsWith("gsm8k_train") ? lines : lines.slice(0, n);
+    // MBPP's test split starts at task 11 (line 11); its lines 1-10 are prompting/training problems.
+    const keep = f.startsWith("bbh_cot") || f.startsWith("gsm8k_train") ? lines : f.startsWith("mbpp") ? lines.slice(10, 10 + n) : lines.slice(0, n);
     fs.writeFileSync(path.join(dir, f.replace(/\.gz$/, "")), keep.join("\n").trim() + "\n");
   }
   const put = (name: string, recs: object[]) => fs.writeFileSync(path.join(dir, name), recs.map((r) => JSON.stringify(r)).join("\n") + "\n");
@@ -30,7 +31,6 @@ function firstItems(n = 2): string {
   put("triviaqa_validation.jsonl", [{ question: "Who was the man behind The Chipmunks?", answer: { aliases: ["David Seville", "David Seville and the Chipmunks"], value: "David Seville" } }]);
   put("math_500.jsonl", [{ problem: "Convert the point $(0,3)$ in rectangular coordinates to polar coordinates.", solution: "… so $\\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}.$", answer: "\\left( 3, \\frac{\\pi}{2} \\right)" }]);
   put("math_fewshot.jsonl", [{ problem: "What is $1+1$?", solution: "$1+1=\\boxed{2}$." }]);
-  put("mbpp.jsonl", [{ task_id: 11, text: "Write a python function to remove first and last occurrence of a given character from the string.", code: "def remove_Occ(s,ch): \r\n    return s", test_list: ['assert remove_Occ("hello","l") == "helo"', 'assert remove_Occ("abcda","a") == "bcd"'], test_setup_code: "", challenge_test_list: [] }]);
   put("openbookqa_validation.jsonl", [{ id: "8-376", question_stem: "Frilled sharks and angler fish live far beneath the surface of the ocean, which is why they are known as", choices: { text: ["Deep sea animals", "fish", "Long Sea Fish", "Far Sea Animals"], label: ["A", "B", "C", "D"] }, answerKey: "A" }]);
   fs.mkdirSync(path.join(dir, "mmlu"));
   fs.writeFileSync(path.join(dir, "mmlu", "abstract_algebra_test.csv"), "Find all c in Z_3 such that Z_3[x]/(x^2 + c) is a field.,0,1,2,3,B\n");
@@ -66,7 +66,7 @@ test("the first request of every task is the reference template's, character for
     trivia_qa: gen("Question: Who was the man behind The Chipmunks?\nAnswer:", ["Question:", "Question"], 20),
     math: gen("What is $1+1$?\nPlease reason step by step, and put your final answer within \\boxed{}.\n\n$1+1=\\boxed{2}$.\n\nConvert the point $(0,3)$ in rectangular coordinates to polar coordinates.\nPlease reason step by step, and put your final answer within \\boxed{}.\n\n", ["\n\n"], 1024),
     humaneval: gen('from typing import List\n\n\ndef has_close_elements(numbers: List[float], threshold: float) -> bool:\n    """ Check if in given list of numbers, are any two numbers closer to each other than\n    given threshold.\n    >>> has_close_elements([1.0, 2.0, 3.0], 0.5)\n    False\n    >>> has_close_elements([1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3)\n    True\n    """\n', ["\nclass", "\ndef", "\n#", "\nif", "\nprint"], 512),
-    mbpp: gen('"""\nWrite a python function to remove first and last occurrence of a given character from the string.\nassert remove_Occ("hello","l") == "helo"\n"""\n', ["\nclass", "\nassert", '\n"""', "\nprint", "\nif", "\n```"], 512),
+    mbpp: gen('"""\nWrite a python function to remove first and last occurrence of a given character from the string.\nassert remove_Occ("hello","l") == "heo"\n"""\n', ["\nclass", "\nassert", '\n"""', "\nprint", "\nif", "\n```"], 512),
   };
   for (const [task, w] of Object.entries(want)) {
     const got = first.get(task);
