@@ -14,7 +14,10 @@ export interface CodeProblem {
   prompt: string;
   /** Appended after prompt + completion: the tests, and the call that runs them. */
   tests: string;
-  /** Prepended before everything (MBPP's test_setup_code). */
+  /**
+   * MBPP's test_setup_code, placed after the completion and before the tests: its one use in the
+   * test split (task 367) builds objects of a class the solution defines.
+   */
   setup: string;
 }
 
@@ -49,9 +52,9 @@ export function isMbppTest(r: JsonRecord): boolean {
   return id >= 11 && id <= 510;
 }
 
-/** The program that decides a completion: setup, prompt, completion, tests. */
+/** The program that decides a completion: prompt, completion, setup, tests. */
 export function codeProgram(p: CodeProblem, completion: string): string {
-  return p.setup + p.prompt + completion + p.tests;
+  return p.prompt + completion + (p.setup ? "\n" + p.setup : "") + p.tests;
 }
 
 export interface CodeEval {

@@ -71,8 +71,10 @@ test("MBPP is bundled: all 974 problems, the test split is ids 11-510, and a --d
   assert.deepEqual(MBPP.load(dir, undefined, 0).map((it) => it.build(0).split("\n")[1]), ["Your own problem."]);
 });
 
-test("MBPP: the reference solutions of the first test problems pass their tests in the sandbox; a wrong one fails", { skip }, async () => {
-  const recs = readJsonlRecords(path.join(bundledEvalDir(), "mbpp.jsonl.gz")).filter(isMbppTest).slice(0, 10);
+test("MBPP: the reference solutions of the first test problems (and of the one with setup code) pass their tests in the sandbox; a wrong one fails", { skip }, async () => {
+  // The first ten, and 367: the one test problem with test_setup_code (objects of the solution's class).
+  const all = readJsonlRecords(path.join(bundledEvalDir(), "mbpp.jsonl.gz")).filter(isMbppTest);
+  const recs = [...all.slice(0, 10), all.find((r) => r.value.task_id === 367)!];
   const probs = recs.map(mbppProblem);
   const code = recs.map((r) => String(r.value.code));
   assert.ok(codeProgram(probs[0], code[0]).endsWith('\n\nassert remove_Occ("hello","l") == "heo"\nassert remove_Occ("abcda","a") == "bcd"\nassert remove_Occ("PHP","P") == "H"\n'));
