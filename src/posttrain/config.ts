@@ -153,3 +153,9 @@ export function toTrainConfig(kind: "sft" | "dpo", c: SftConfig | DpoConfig, ste
 
 export const sftConfigHelp = (): string[] => schemaHelp(SFT_SCHEMA);
 export const dpoConfigHelp = (): string[] => schemaHelp(DPO_SCHEMA);
+
+/** Training sequences must fit the model's context: `key` (max_length or dpo.max_length) ≤ maxSeq, checked before any work. */
+export function checkFitsContext(key: string, maxLength: number, maxSeq: number, from: string): void {
+  if (maxLength > maxSeq)
+    throw new ConfigError(`${key}: ${maxLength} tokens exceed the context of ${from} (max_position_embeddings ${maxSeq})`, [], `set ${key} ≤ ${maxSeq}, or extend the context first (model.max_seq with a rope that supports it)`);
+}

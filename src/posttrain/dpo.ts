@@ -19,7 +19,7 @@ import type { BatchSource, Objective, TrainSummary } from "../train/trainer.js";
 import { ExampleStream, hashSequences } from "./batches.js";
 import { readPreferenceRows } from "./chat-data.js";
 import { chatTokenizer, writeTokenizerFiles } from "./chat-tokenizer.js";
-import { toTrainConfig, type DpoConfig } from "./config.js";
+import { checkFitsContext, toTrainConfig, type DpoConfig } from "./config.js";
 import { encodePair, truncatePair, type EncodedPair } from "./encode.js";
 import { dpoLoss, rowLogps, sequenceLoss, type DpoLossKind } from "./losses.js";
 import type { PosttrainJob } from "./sft.js";
@@ -147,6 +147,7 @@ export async function runDpo(cfg: DpoConfig, job: PosttrainJob): Promise<TrainSu
   const refDir = cfg.reference ?? from;
   const modelConfig = readHfConfig(from);
   if (cfg.model.max_seq) modelConfig.maxSeq = cfg.model.max_seq;
+  checkFitsContext("dpo.max_length", cfg.dpo.max_length, modelConfig.maxSeq, from);
   const refConfig = readHfConfig(refDir);
   if (refConfig.vocab !== modelConfig.vocab) throw new ConfigError(`reference: ${refDir} has a vocabulary of ${refConfig.vocab}, the model ${modelConfig.vocab}; the reference must share the model's tokenizer`);
   const ct = chatTokenizer({ tokenizerDir: cfg.tokenizer ?? from, modelDir: from, templateFile: cfg.chat_template, requireTemplate: false });

@@ -18,7 +18,7 @@ import type { Objective, TrainHooks, TrainSummary } from "../train/trainer.js";
 import { hashSequences, padRows, sequenceSource, type MaskedSequence, type SftBatch } from "./batches.js";
 import { readSftRows, type SftRow } from "./chat-data.js";
 import { chatTokenizer, grownConfig, loadGrown, writeTokenizerFiles } from "./chat-tokenizer.js";
-import { toTrainConfig, type SftConfig } from "./config.js";
+import { checkFitsContext, toTrainConfig, type SftConfig } from "./config.js";
 import { assistantSegments, encodeSegments } from "./encode.js";
 
 /** Masked next-token cross-entropy: the mean over the micro-batch's assistant tokens. */
@@ -90,6 +90,7 @@ export async function runSft(cfg: SftConfig, job: PosttrainJob): Promise<TrainSu
   const baseConfig = readHfConfig(from);
   if (cfg.model.max_seq) baseConfig.maxSeq = cfg.model.max_seq;
   const ct = chatTokenizer({ tokenizerDir: cfg.tokenizer ?? from, modelDir: from, templateFile: cfg.chat_template, addChatTokens: cfg.model.add_chat_tokens });
+  checkFitsContext("max_length", cfg.max_length, baseConfig.maxSeq, from);
   const modelConfig = ct.added.length ? grownConfig(baseConfig, ct.tokenizer.vocabSize, ct.tokenizer.eosId) : baseConfig;
   if (ct.tokenizer.vocabSize > modelConfig.vocab) throw new ConfigError(`tokenizer: ${ct.tokenizer.vocabSize} ids, more than the model's vocabulary ${modelConfig.vocab}`, [], "use the model's own tokenizer");
   if (ct.added.length) log(`added ${ct.added.length} chat token(s) (ids ${ct.added.join(", ")}); vocabulary ${baseConfig.vocab} → ${modelConfig.vocab}, new rows = mean embedding`);

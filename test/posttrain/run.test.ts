@@ -122,7 +122,7 @@ test("smol dpo: the contract config, TRL metric names, step 1 = its pairs before
   assert.deepEqual(trainRecs(killed).map((x) => [x.loss, x["rewards/accuracies"]]), recs.map((x) => [x.loss, x["rewards/accuracies"]]));
 });
 
-test("post-training configs: every problem named by its key; nothing written", async () => {
+test("post-training configs: every problem named by its key, sequences longer than the context refused; nothing written", async () => {
   const bad = writeYaml("bad.yaml", { model: { from: base }, data: { train: pairsData }, dpo: { beta: -1, loss: "hinge" }, batch: { pairs_per_step: 7, micro_batch: 2 }, optimizer: {} });
   const r = await runSmol(["dpo", bad, "--run-dir", path.join(root, "never")]);
   assert.notEqual(r.code, 0);
@@ -134,6 +134,10 @@ test("post-training configs: every problem named by its key; nothing written", a
   const t = await runSmol(["sft", noTpl, "--run-dir", path.join(root, "never")]);
   assert.notEqual(t.code, 0);
   assert.match(t.stderr, /has no chat template/);
+  const long = writeYaml("long.yaml", { model: { from: base }, reference: base, data: { train: pairsData }, dpo: { max_length: 4096, max_prompt_length: 64 }, batch: { pairs_per_step: 4, micro_batch: 2 }, optimizer: { lr: 1e-3 } });
+  const l = await runSmol(["dpo", long, "--run-dir", path.join(root, "never")]);
+  assert.notEqual(l.code, 0);
+  assert.match(l.stderr, /dpo\.max_length: 4096 tokens exceed the context/);
   assert.ok(!fs.existsSync(path.join(root, "never")));
   const h = await runSmol(["sft", "--help"]);
   assert.equal(h.code, 0);
