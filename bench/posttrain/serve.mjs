@@ -2,7 +2,10 @@
 // beside `smol bench generate`'s single-sequence decode speed for the same model shape, measured in
 // the same run. The server is a real `smol serve` process; clients stream /v1/completions with
 // fetch. Writes bench/results/serve.md.
-//   node bench/posttrain/serve.mjs [--model SHAPE] [--tokens 64] [--threads 2]
+// With --pin (needs more CPUs than --threads), the server and `bench generate` run on CPUs
+// 0..threads-1 and this client process on the others, so the client's own work (parsing the
+// streams) does not take cores from the decoder: the comparison then measures serving overhead.
+//   node bench/posttrain/serve.mjs [--model SHAPE] [--tokens 64] [--threads 2] [--pin] [--out serve.md]
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,9 +15,15 @@ import { parseArgs } from "node:util";
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const dist = (p) => path.join(root, "dist/src", p);
 const cli = dist("cli/main.js");
-const { values: o } = parseArgs({ options: { model: { type: "string", default: "vocab=50257,d=256,layers=6,heads=8,kv=4,ffn=768" }, tokens: { type: "string", default: "64" }, threads: { type: "string", default: "2" } } });
+const { values: o } = parseArgs({ options: { model: { type: "string", default: "vocab=50257,d=256,layers=6,heads=8,kv=4,ffn=768" }, tokens: { type: "string", default: "64" }, threads: { type: "string", default: "2" }, pin: { type: "boolean", default: false }, out: { type: "string", default: "serve.md" } } });
 const N = +o.tokens;
 const env = { ...process.env, SMOL_THREADS: o.threads };
+const ncpu = os.availableParallelism();
+if (o.pin && ncpu <= +o.threads) throw new Error(`--pin needs more than ${o.threads} CPUs (this machine has ${ncpu})`);
+const serverCpus = `0-${+o.threads - 1}`, clientCpus = `${+o.threads}-${ncpu - 1}`;
+if (o.pin) spawnSync("taskset", ["-cp", clientCpus, String(process.pid)]);
+/** argv for a child process: under taskset on the server's CPUs with --pin. */
+const pinned = (args) => (o.pin ? ["taskset", ["-c", serverCpus, process.execPath, ...args]] : [process.execPath, args]);
 const { loadNative } = await import(dist("backend/native.js"));
 const { parseModelSpec } = await import(dist("models/shape.js"));
 const { LlamaModel } = await import(dist("models/llama.js"));
@@ -31,11 +40,12 @@ const dir = path.join(tmp, "model");
 }
 
 // Reference: single-sequence decoding speed of the same shape.
-const bench = spawnSync(process.execPath, [cli, "bench", "generate", "--model", o.model, "--seq", "16", "--steps", String(N), "--threads", o.threads, "--json"], { encoding: "utf8", env });
+const bench = spawnSync(...pinned([cli, "bench", "generate", "--model", o.model, "--seq", "16", "--steps", String(N), "--threads", o.threads, "--json"]), { encoding: "utf8", env });
 if (bench.status !== 0) throw new Error(bench.stderr);
 const benchTps = JSON.parse(bench.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop()).tokensPerS;
 
-const child = spawn(process.execPath, [cli, "serve", "--model", dir, "--port", "0", "--name", "bench"], { env, stdio: ["ignore", "pipe", "inherit"] });
+const load0 = os.loadavg()[0];
+const child = spawn(...pinned([cli, "serve", "--model", dir, "--port", "0", "--name", "bench"]), { env, stdio: ["ignore", "pipe", "inherit"] });
 const port = await new Promise((resolve) => {
   let out = "";
   child.stdout.on("data", (d) => {
@@ -68,20 +78,20 @@ for (const c of [1, 4, 16]) {
   const wall = (performance.now() - t0) / 1000;
   const tokens = res.reduce((a, r) => a + r.tokens, 0);
   const med = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  rows.push({ c, agg: tokens / wall, perClient: med(res.map((r) => r.tokens / r.total)), ttft: med(res.map((r) => r.ttft)), total: med(res.map((r) => r.total)) });
+  rows.push({ c, agg: tokens / wall, perClient: med(res.map((r) => r.tokens / r.total)), decode: med(res.map((r) => (r.tokens - 1) / (r.total - r.ttft))), ttft: med(res.map((r) => r.ttft)), total: med(res.map((r) => r.total)) });
   console.log(rows[rows.length - 1]);
 }
 child.kill("SIGTERM");
 const cpu = fs.readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "?";
 const one = rows[0].agg;
 const md = [
-  `\`smol serve\`, model ${o.model} (random weights, GPT-2 tokenizer), streaming /v1/completions, ${N} new tokens per request, greedy, ${o.threads} threads, ${cpu}. \`smol bench generate\` on the same shape in the same run: **${benchTps.toFixed(1)} tokens/s**.`,
+  `\`smol serve\`, model ${o.model} (random weights, GPT-2 tokenizer), streaming /v1/completions, ${N} new tokens per request, greedy, ${o.threads} threads, ${cpu}${o.pin ? `, server pinned to CPUs ${serverCpus} and clients to ${clientCpus}` : ", server and clients sharing every CPU"}; load average ${load0.toFixed(2)} before the run. \`smol bench generate\` on the same shape in the same run: **${benchTps.toFixed(1)} tokens/s**.`,
   "",
-  "| concurrent clients | aggregate tokens/s | per client tokens/s | median time to first token | median request time | aggregate vs 1 client | 1 client vs bench generate |",
-  "|---|---|---|---|---|---|---|",
-  ...rows.map((r) => `| ${r.c} | ${r.agg.toFixed(1)} | ${r.perClient.toFixed(1)} | ${(r.ttft * 1000).toFixed(0)} ms | ${r.total.toFixed(2)} s | ${(r.agg / one).toFixed(2)}× | ${r.c === 1 ? `${((r.agg / benchTps) * 100).toFixed(0)}%` : ""} |`),
+  "| concurrent clients | aggregate tokens/s | per client tokens/s | per client decode tokens/s (after the first token) | median time to first token | median request time | aggregate vs 1 client | 1 client's decode vs bench generate |",
+  "|---|---|---|---|---|---|---|---|",
+  ...rows.map((r) => `| ${r.c} | ${r.agg.toFixed(1)} | ${r.perClient.toFixed(1)} | ${r.decode.toFixed(1)} | ${(r.ttft * 1000).toFixed(0)} ms | ${r.total.toFixed(2)} s | ${(r.agg / one).toFixed(2)}× | ${r.c === 1 ? `${((r.decode / benchTps) * 100).toFixed(0)}%` : ""} |`),
 ];
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
-fs.writeFileSync(path.join(root, "bench/results/serve.md"), md.join("\n") + "\n");
+fs.writeFileSync(path.join(root, "bench/results", o.out), md.join("\n") + "\n");
 console.log(md.join("\n"));
 fs.rmSync(tmp, { recursive: true, force: true });
