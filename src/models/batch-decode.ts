@@ -131,18 +131,21 @@ export function decodeStepCaches<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: 
   });
 }
 
+/** Rows per skinny product: the native backend's multi-row GEMV takes up to 16 (native/gemv.inc). */
+export const DECODE_ROWS = 16;
+
 /**
- * x[n, in] · w[out, in]ᵀ for the decode step, as groups of at most 4 rows (one batched matmul
- * call): the backend's skinny dot-product path reads each weight row once per group and sums in
- * the same order as for a single row, where a packed GEMM of 5–16 rows would first copy the whole
- * weight (the output head: V × d floats) every step. So batched rows get exactly the numbers a
- * one-sequence decode gets, faster.
+ * x[n, in] · w[out, in]ᵀ for the decode step, as groups of at most 16 rows (one matmul call
+ * each): the backend's skinny path (native/gemv.inc) streams each weight row once per group for
+ * all its rows and sums each output in the same order as for a single row, where a packed GEMM
+ * would first copy the whole weight (the output head: V × d floats) every step. So batched rows
+ * get exactly the numbers a one-sequence decode gets, faster.
  */
 export function decodeLinear<Fb extends FloatBuf>(e: Engine<Fb>, x: Tensor<Fb>, w: Tensor<Fb>): Tensor<Fb> {
   const [outF, inF] = w.shape;
   const n = x.size / inF;
   const y = e.empty([n, outF]);
-  const G = 4;
+  const G = DECODE_ROWS;
   const full = Math.floor(n / G);
   if (full > 0) e.be.matmul(y.data, x.data, w.data, G, outF, inF, false, true, false, full, G * inF, 0, G * outF);
   const rest = n - full * G;
