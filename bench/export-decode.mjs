@@ -5,6 +5,7 @@
 // cache, as in the tests), vs onnxruntime-node on the fp32 ONNX export. Rounds are interleaved;
 // best of R. The load average is recorded (the machine may be shared).
 //   node bench/export-decode.mjs [--shapes r19m,135m] [--tokens 64] [--rounds 2] [--threads 1]
+//                                [--out export-decode]
 // One thread by default: on a machine shared with other work, llama.cpp's spinning thread barriers
 // collapse at 2 threads (measured: 1.9 vs 830 tokens/s on a tiny model), which would not be a fair race.
 // Writes bench/results/export-decode.md (a fragment for BENCHMARKS.md) and .jsonl.
@@ -18,7 +19,7 @@ if (!fs.existsSync(path.join(root, "dist/src/cli/main.js"))) {
   console.error("bench: dist/ is missing; run `npm run build` first");
   process.exit(1);
 }
-const { values } = parseArgs({ options: { shapes: { type: "string", default: "r19m,135m" }, tokens: { type: "string", default: "64" }, rounds: { type: "string", default: "2" }, threads: { type: "string", default: "1" } } });
+const { values } = parseArgs({ options: { shapes: { type: "string", default: "r19m,135m" }, tokens: { type: "string", default: "64" }, rounds: { type: "string", default: "2" }, threads: { type: "string", default: "1" }, out: { type: "string", default: "export-decode" } } });
 const N = Number(values.tokens);
 const R = Number(values.rounds);
 const threads = Number(values.threads);
@@ -120,6 +121,6 @@ const md = [
   "",
 ].join("\n");
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
-fs.writeFileSync(path.join(root, "bench/results/export-decode.md"), md);
-fs.writeFileSync(path.join(root, "bench/results/export-decode.jsonl"), rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+fs.writeFileSync(path.join(root, `bench/results/${values.out}.md`), md);
+fs.writeFileSync(path.join(root, `bench/results/${values.out}.jsonl`), rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
 console.log("\n" + md);
