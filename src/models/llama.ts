@@ -2,7 +2,7 @@
 // GQA attention with rotate-half RoPE and a SwiGLU MLP, final RMSNorm, tied or untied head.
 // Weights use Hugging Face names so loading and saving are plain copies (models/hf.ts).
 import type { Backend, FloatBuf } from "../backend/backend.js";
-import { ShapeError } from "../errors.js";
+import { ConfigError, ShapeError } from "../errors.js";
 import { ParamStore } from "../nn/params.js";
 import type { Engine } from "../tensor/engine.js";
 import * as F from "../tensor/ops.js";
@@ -120,7 +120,14 @@ export class LlamaModel<Fb extends FloatBuf = FloatBuf> {
       this.packed.clear();
       return;
     }
-    for (const name of packableNames(this.config)) {
+    const names = packableNames(this.config);
+    if (dtype === "q8_0") {
+      for (const name of names) {
+        const K = this.params.get(name).shape[1];
+        if (K % 32 !== 0) throw new ConfigError(`weights q8_0: ${name} has rows of ${K}, not whole Q8_0 blocks of 32`, [], "use --weights bf16 for this model");
+      }
+    }
+    for (const name of names) {
       const t = this.params.get(name);
       const [N, K] = t.shape;
       let p = this.packed.get(name);

@@ -121,6 +121,11 @@ test("packWeights keeps matrices already packed as asked, and fp32 drops the pac
   assert.equal(m.packed.size, 0);
   assert.throws(() => m.adoptPacked(name, { ...own, N: own.N + 1 }), /does not match/);
   m.dispose();
+  const odd = tinyModel(be, 5, { maxSeq: 64, d: 48, heads: 4, kvHeads: 2, headDim: 12 });
+  assert.throws(() => odd.packWeights("q8_0"), /rows of 48, not whole Q8_0 blocks of 32/);
+  odd.packWeights("bf16");
+  assert.equal(odd.weightDtype, "bf16");
+  odd.dispose();
 });
 
 test("forwards with gradients never use the packed copies", () => {
