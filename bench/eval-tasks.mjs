@@ -7,7 +7,7 @@
 //
 //   node bench/eval-tasks.mjs [--shapes research-7m,smollm2-135m] [--limit 64] [--gen-limit 16]
 //                             [--max-new 256] [--batch 16] [--shots 5] [--families mc,gsm8k,gen,val]
-//                             [--out eval-tasks]
+//                             [--weights fp32|bf16|q8_0] [--out eval-tasks]
 // Each row also records the process's CPU seconds (user + system) for the run: on a machine
 // shared with other work, items per CPU-second (with SMOL_THREADS=1) is the steadier comparison.
 import * as fs from "node:fs";
@@ -40,6 +40,7 @@ const batch = Number(arg("batch", "16"));
 const shots = Number(arg("shots", "5"));
 const families = arg("families", "mc,gsm8k,gen,val").split(",");
 const outName = arg("out", "eval-tasks");
+const weights = arg("weights", "fp32"); // decode weights (models/packed.ts); the model's values are rounded to them
 
 const be = defaultBackend().backend;
 const tok = await loadTokenizer(path.join(root, "data/tokenizer/gpt2"));
@@ -63,6 +64,7 @@ for (const shape of shapes) {
   const cfg = { ...findPreset(shape).config, vocab: tok.vocabSize, maxSeq: 2048, eosTokenId: tok.eosId };
   const model = new LlamaModel(be, cfg, { withGrad: false });
   model.initialize(1);
+  model.packWeights(weights);
   const run = async (task, opts, label = task) => {
     const c0 = cpuNow();
     const res = await runEvalTasks(model, tok, [task], opts);
@@ -91,6 +93,7 @@ for (const shape of shapes) {
 
 const md = [
   `Measured ${new Date().toISOString().slice(0, 10)} on ${cpu} (${os.availableParallelism()} cores${process.env.SMOL_THREADS ? `, SMOL_THREADS=${process.env.SMOL_THREADS}` : ""}), backend ${be.name}; ` +
+    `decode weights ${weights}; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}; ` +
     `--limit ${limit} (MC, LAMBADA), ${genLimit} items, ${shots} shots and ${maxNew} new tokens (GSM8K), BBH/HumanEval with their own budgets (256 / 512).`,
   "",
   "| shape | task | items | wall s | items/s | CPU s | items per CPU-s |",

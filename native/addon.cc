@@ -684,6 +684,30 @@ SMOL_FN(js_minhash_bands) {
   return a.undefined();
 }
 
+// linearBf16(y, x, w: Uint16Array, M, N, K) and linearQ8(y, x, codes: Int8Array, scales, M, N, K).
+SMOL_FN(js_linear_bf16) {
+  Args a(env, info, "linearBf16");
+  float* y = a.f32(0);
+  const float* x = a.f32(1);
+  const uint16_t* w = static_cast<const uint16_t*>(a.raw(2, napi_uint16_array, "Uint16Array"));
+  const int M = a.i32n(3), N = a.i32n(4), Kd = a.i32n(5);
+  if (!a.ok()) return nullptr;
+  K->gemv_bf16(y, x, w, M, N, Kd);
+  return a.undefined();
+}
+
+SMOL_FN(js_linear_q8) {
+  Args a(env, info, "linearQ8");
+  float* y = a.f32(0);
+  const float* x = a.f32(1);
+  const int8_t* codes = static_cast<const int8_t*>(a.raw(2, napi_int8_array, "Int8Array"));
+  const float* scales = a.f32(3);
+  const int M = a.i32n(4), N = a.i32n(5), Kd = a.i32n(6);
+  if (!a.ok()) return nullptr;
+  K->gemv_q8_0(y, x, codes, scales, M, N, Kd);
+  return a.undefined();
+}
+
 }  // namespace
 
 NAPI_MODULE_INIT() {
@@ -735,6 +759,8 @@ NAPI_MODULE_INIT() {
       {"crossEntropyBackward", js_cross_entropy_backward},
       {"adamw", js_adamw},
       {"minhashBands", js_minhash_bands},
+      {"linearBf16", js_linear_bf16},
+      {"linearQ8", js_linear_q8},
   };
   for (const auto& f : fns) {
     napi_value fn;

@@ -68,6 +68,12 @@ struct KernelTable {
   // reference is src/curate/minhash.ts). keys [nDocs, bands, 2], ok [nDocs]; bands*rows <= 4096.
   void (*minhash_bands)(uint32_t* keys, uint8_t* ok, const int32_t* shingles, const int32_t* offsets,
                         const int32_t* xor_, const int32_t* mul, int64_t nDocs, int bands, int rows);
+
+  // Products with packed no-grad weights for decoding and scoring (native/gemv_packed.inc):
+  // C[M,N] = A[M,K] · W[N,K]ᵀ, written. gemv_bf16: W as bf16 bits. gemv_q8_0: W[n,k] =
+  // scales[n, k/32] · codes[n,k] (Q8_0 blocks of 32 along K; K % 32 == 0).
+  void (*gemv_bf16)(float* C, const float* A, const uint16_t* W, int M, int N, int K);
+  void (*gemv_q8_0)(float* C, const float* A, const int8_t* codes, const float* scales, int M, int N, int K);
 };
 
 extern const KernelTable kTableAvx512;

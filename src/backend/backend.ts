@@ -125,4 +125,16 @@ export interface Backend<F extends FloatBuf = FloatBuf> {
     param: F, grad: F, m: F, v: F, n: number,
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
   ): void;
+
+  // ---- packed no-grad weights (decoding, scoring; models/packed.ts) ----
+  /**
+   * y[M,N] = x[M,K] · W[N,K]ᵀ (written) with W stored as bf16 bits (w[n*K+k] is the high half of
+   * the float32 W[n,k]); products and sums in fp32 (native) / fp64 (reference).
+   */
+  linearBf16(y: F, x: F, w: Uint16Array, M: number, N: number, K: number): void;
+  /**
+   * y[M,N] = x[M,K] · W[N,K]ᵀ (written) with W in Q8_0 blocks of 32 along K: W[n,k] =
+   * scales[n*K/32 + k/32] · codes[n*K+k]. K must be a multiple of 32.
+   */
+  linearQ8(y: F, x: F, codes: Int8Array, scales: Float32Array, M: number, N: number, K: number): void;
 }

@@ -256,6 +256,19 @@ export abstract class CheckedBackend<F extends FloatBuf> implements Backend<F> {
     this.k.adamw(param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step);
   }
 
+  // ---- packed no-grad weights ----
+  linearBf16(y: F, x: F, w: Uint16Array, M: number, N: number, K: number): void {
+    if (this.packedCheck("linearBf16", y, x, w, M, N, K)) this.k.linearBf16(y, x, w, M, N, K);
+  }
+  linearQ8(y: F, x: F, codes: Int8Array, scales: Float32Array, M: number, N: number, K: number): void {
+    const op = "linearQ8";
+    if (K % 32 !== 0) throw new ShapeError(`${op}: K must be a multiple of 32 (Q8_0 blocks), got ${K}`);
+    if (this.packedCheck(op, y, x, codes, M, N, K)) {
+      need(op, `scales [${N},${K / 32}]`, scales, (N * K) / 32);
+      this.k.linearQ8(y, x, codes, scales, M, N, K);
+    }
+  }
+
   // ---- shared checks ----
   /** Shapes and buffer lengths of a (batched) matmul; false when there is nothing to do. */
   private matmulCheck(
@@ -269,6 +282,15 @@ export abstract class CheckedBackend<F extends FloatBuf> implements Backend<F> {
     need(op, `B (${transB ? `[${N},${K}]` : `[${K},${N}]`} x${batch})`, b, (batch - 1) * strideB + K * N);
     need(op, `C ([${M},${N}] x${batch})`, c, (batch - 1) * strideC + M * N);
     return true;
+  }
+  /** Shapes and lengths of a packed-weight product; false when there is nothing to do. */
+  private packedCheck(op: string, y: F, x: F, w: ArrayLike<number>, M: number, N: number, K: number): boolean {
+    ints(op, { M, N, K }, INT32_MAX);
+    if (K < 1 && M * N > 0) throw new ShapeError(`${op}: K must be >= 1, got ${K}`);
+    need(op, `y [${M},${N}]`, y, M * N);
+    need(op, `x [${M},${K}]`, x, M * K);
+    need(op, `W [${N},${K}]`, w, N * K);
+    return M * N > 0;
   }
   private binary(op: string, out: F, a: F, b: F, n: number): void {
     ints(op, { n });

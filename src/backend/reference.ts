@@ -403,4 +403,36 @@ export class ReferenceBackend implements Backend<Float64Array> {
       param[i] = param[i] * (1 - lr * weightDecay) - (lr * mhat) / (Math.sqrt(vhat) + eps);
     }
   }
+
+  // ---- packed no-grad weights: decode each weight exactly, then the float64 product ----
+
+  linearBf16(y: Float64Array, x: Float64Array, w: Uint16Array, M: number, N: number, K: number): void {
+    const u = new Uint32Array(1);
+    const f = new Float32Array(u.buffer);
+    const row = new Float64Array(K);
+    for (let n = 0; n < N; n++) {
+      for (let k = 0; k < K; k++) {
+        u[0] = w[n * K + k] << 16;
+        row[k] = f[0];
+      }
+      this.rowProducts(y, x, row, n, M, N, K);
+    }
+  }
+
+  linearQ8(y: Float64Array, x: Float64Array, codes: Int8Array, scales: Float32Array, M: number, N: number, K: number): void {
+    const row = new Float64Array(K);
+    for (let n = 0; n < N; n++) {
+      for (let k = 0; k < K; k++) row[k] = scales[(n * K + k) >> 5] * codes[n * K + k];
+      this.rowProducts(y, x, row, n, M, N, K);
+    }
+  }
+
+  /** y[i, n] = x[i,:] · row for every i < M. */
+  private rowProducts(y: Float64Array, x: Float64Array, row: Float64Array, n: number, M: number, N: number, K: number): void {
+    for (let i = 0; i < M; i++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc += x[i * K + k] * row[k];
+      y[i * N + n] = acc;
+    }
+  }
 }

@@ -2,6 +2,7 @@
 // parseArgs with strict checking, `--help` on every command, errors as UsageError naming the fix.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../errors.js";
+import { WEIGHT_DTYPES, type WeightChoice } from "../models/packed.js";
 
 export interface Command {
   /** The word after `smol`. */
@@ -45,4 +46,12 @@ export function numberOpt(cmd: string, name: string, v: unknown, opts: { int?: b
 export function requireOpt(cmd: string, name: string, v: unknown): string {
   if (typeof v !== "string" || v === "") throw new UsageError(`${cmd}: missing --${name}`, `run \`smol ${cmd} --help\` for usage`);
   return v;
+}
+
+/** Parse `--weights` (undefined when absent: loadModel's default, "auto"). */
+export function weightsOpt(cmd: string, v: unknown): WeightChoice | undefined {
+  if (v === undefined) return undefined;
+  const s = String(v);
+  if (s === "auto" || (WEIGHT_DTYPES as readonly string[]).includes(s)) return s as WeightChoice;
+  throw new UsageError(`${cmd}: --weights must be one of auto, ${WEIGHT_DTYPES.join(", ")}, got "${s}"`);
 }

@@ -12,6 +12,7 @@ import * as F from "../tensor/ops.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { assertFiniteOutput } from "./finite.js";
 import { KVCache, type LlamaModel } from "./llama.js";
+import { packedEligible, packedLinear } from "./packed.js";
 
 export interface BatchDecodeOptions {
   /** New-token budget per prompt (one number for all). */
@@ -68,9 +69,9 @@ function decodeRows<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine<Fb>, i
   for (let l = 0; l < c.layers; l++) {
     const pre = `model.layers.${l}.`;
     const a = F.rmsnorm(e, h, p(pre + "input_layernorm.weight"), c.normEps);
-    const q = decodeLinear(e, a, p(pre + "self_attn.q_proj.weight"));
-    const k = decodeLinear(e, a, p(pre + "self_attn.k_proj.weight"));
-    const v = decodeLinear(e, a, p(pre + "self_attn.v_proj.weight"));
+    const q = decodeProj(model, e, a, pre + "self_attn.q_proj.weight");
+    const k = decodeProj(model, e, a, pre + "self_attn.k_proj.weight");
+    const v = decodeProj(model, e, a, pre + "self_attn.v_proj.weight");
     const qr = e.empty([n, 1, NH, HS]);
     const o = e.empty([n, 1, NH, HS]);
     const kr = e.arena.alloc(kvRow);
@@ -86,11 +87,11 @@ function decodeRows<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine<Fb>, i
       vc.set(v.data.subarray(i * kvRow, (i + 1) * kvRow), pos * kvRow);
       be.attentionForward(o.data.subarray(i * NH * HS, (i + 1) * NH * HS) as Fb, lse, qi, kc, vc, 1, 1, pos + 1, NH, NKV, HS, scale);
     }
-    h = F.add(e, h, decodeLinear(e, F.view(e, o, [n, NH * HS]), p(pre + "self_attn.o_proj.weight")));
+    h = F.add(e, h, decodeProj(model, e, F.view(e, o, [n, NH * HS]), pre + "self_attn.o_proj.weight"));
     const m = F.rmsnorm(e, h, p(pre + "post_attention_layernorm.weight"), c.normEps);
-    const g = decodeLinear(e, m, p(pre + "mlp.gate_proj.weight"));
-    const u = decodeLinear(e, m, p(pre + "mlp.up_proj.weight"));
-    h = F.add(e, h, decodeLinear(e, F.swiglu(e, g, u), p(pre + "mlp.down_proj.weight")));
+    const g = decodeProj(model, e, m, pre + "mlp.gate_proj.weight");
+    const u = decodeProj(model, e, m, pre + "mlp.up_proj.weight");
+    h = F.add(e, h, decodeProj(model, e, F.swiglu(e, g, u), pre + "mlp.down_proj.weight"));
   }
   return F.rmsnorm(e, h, p("model.norm.weight"), c.normEps);
 }
@@ -125,24 +126,38 @@ export function decodeStepCaches<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: 
   return e.noGrad(() => {
     const h = decodeRows(model, e, ids, (i, l) => ({ k: caches[i].k[l], v: caches[i].v[l], pos: caches[i].length }));
     for (const cache of caches) cache.length += 1;
-    const logits = decodeLinear(e, h, model.headWeight()).data;
+    const logits = decodeProj(model, e, h, model.headName()).data;
     assertFiniteOutput(model.be, logits, "logits", ids.length * model.config.vocab);
     return logits;
   });
 }
 
 /**
- * x[n, in] · w[out, in]ᵀ for the decode step, as groups of at most 4 rows (one batched matmul
- * call): the backend's skinny dot-product path reads each weight row once per group and sums in
- * the same order as for a single row, where a packed GEMM of 5–16 rows would first copy the whole
- * weight (the output head: V × d floats) every step. So batched rows get exactly the numbers a
- * one-sequence decode gets, faster.
+ * x · Wᵀ of a decode step for the parameter `name`: its packed copy when the model has one, else
+ * decodeLinear. Bit-identical either way (models/packed.ts): decodeLinear takes the skinny GEMV
+ * for every row (groups of 16), and the packed kernels sum each output in the same order for
+ * any number of rows.
+ */
+export function decodeProj<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine<Fb>, x: Tensor<Fb>, name: string): Tensor<Fb> {
+  const p = model.packed.get(name);
+  return packedEligible(e, p) ? packedLinear(e, x, p) : decodeLinear(e, x, model.params.get(name));
+}
+
+/** Rows per skinny product: the native backend's multi-row GEMV takes up to 16 (native/gemv.inc). */
+export const DECODE_ROWS = 16;
+
+/**
+ * x[n, in] · w[out, in]ᵀ for the decode step, as groups of at most 16 rows (one matmul call
+ * each): the backend's skinny path (native/gemv.inc) streams each weight row once per group for
+ * all its rows and sums each output in the same order as for a single row, where a packed GEMM
+ * would first copy the whole weight (the output head: V × d floats) every step. So batched rows
+ * get exactly the numbers a one-sequence decode gets, faster.
  */
 export function decodeLinear<Fb extends FloatBuf>(e: Engine<Fb>, x: Tensor<Fb>, w: Tensor<Fb>): Tensor<Fb> {
   const [outF, inF] = w.shape;
   const n = x.size / inF;
   const y = e.empty([n, outF]);
-  const G = 4;
+  const G = DECODE_ROWS;
   const full = Math.floor(n / G);
   if (full > 0) e.be.matmul(y.data, x.data, w.data, G, outF, inF, false, true, false, full, G * inF, 0, G * outF);
   const rest = n - full * G;
@@ -218,7 +233,7 @@ export function generateGreedyBatch<Fb extends FloatBuf>(model: LlamaModel<Fb>, 
             });
             if (active.length === 0) break;
             const h = decodeStep(model, e, Int32Array.from(active, (r) => next[r]), active, cache, lengths);
-            const logits = decodeLinear(e, h, model.headWeight());
+            const logits = decodeProj(model, e, h, model.headName());
             assertFiniteOutput(model.be, logits.data, "logits", active.length * V);
             active.forEach((r, j) => (next[r] = argmaxRow(logits.data.subarray(j * V, (j + 1) * V))));
             e.reset();

@@ -9,7 +9,8 @@ import { CheckpointError, fmtShape } from "../errors.js";
 import { openGguf, gv, type GgufFile, type GgufTensorToWrite, type GgufValue } from "../io/gguf.js";
 import { ggmlDecode, ggmlEncode, type GgmlTypeName } from "../io/ggml-quants.js";
 import { parameterShapes, type LlamaConfig } from "./config.js";
-import { LlamaModel } from "./llama.js";
+import { LlamaModel, packableNames } from "./llama.js";
+import { bf16FromBytes, permuteRows, q8FromBlocks, type WeightChoice } from "./packed.js";
 
 /** The weight types `smol export --format gguf --dtype` offers. */
 export const GGUF_DTYPES = ["f32", "f16", "bf16", "q8_0", "q4_0"] as const;
@@ -149,12 +150,32 @@ export function ggufConfig(f: GgufFile): LlamaConfig {
   return c;
 }
 
-/** Load a llama GGUF file (F32/F16/BF16/Q8_0/Q4_0 tensors, dequantized to float32) onto a backend. */
-export function loadGgufModel<F extends FloatBuf>(file: string, be: Backend<F>, opts: { withGrad?: boolean } = {}): LlamaModel<F> {
+/** For a q/k projection with `heads` heads of `rows/heads` rows: the GGUF row holding HF row r. */
+function ropeSourceRow(heads: number, rows: number): (r: number) => number {
+  const hs = rows / heads;
+  const half = hs / 2;
+  return (r) => {
+    const h = Math.floor(r / hs), within = r % hs;
+    const j = Math.floor(within / half), i = within % half;
+    return h * hs + 2 * i + j;
+  };
+}
+
+/**
+ * Load a llama GGUF file (F32/F16/BF16/Q8_0/Q4_0 tensors, dequantized to float32) onto a backend.
+ * `weights` picks what decoding multiplies (models/packed.ts): "auto" (default) keeps the file's
+ * own storage, i.e. matrices stored as Q8_0 keep their int8 codes and scales and BF16 ones their
+ * bits (the float32 parameters hold the same values exactly: an fp16 scale times an int8 code and
+ * a bf16 value are float32 numbers), everything else decodes in float32; "fp32" packs nothing;
+ * "bf16" / "q8_0" pack every matrix so (keeping the file's codes/bits where they are already so).
+ */
+export function loadGgufModel<F extends FloatBuf>(file: string, be: Backend<F>, opts: { withGrad?: boolean; weights?: WeightChoice } = {}): LlamaModel<F> {
   const f = openGguf(file);
+  const weights = opts.weights ?? "auto";
   try {
     const c = ggufConfig(f);
     const model = new LlamaModel(be, c, { withGrad: opts.withGrad });
+    const packable = new Set(packableNames(c));
     try {
       for (const { name, shape } of parameterShapes(c)) {
         const gname = ggufTensorName(name);
@@ -162,11 +183,20 @@ export function loadGgufModel<F extends FloatBuf>(file: string, be: Backend<F>, 
         const dims = [...shape].reverse();
         if (!t) throw new CheckpointError(`${file}: missing tensor ${gname}`);
         if (t.dims.length !== dims.length || t.dims.some((x, i) => x !== dims[i])) throw new CheckpointError(`${file}: tensor ${gname} has dims ${fmtShape(t.dims)} but the metadata implies ${fmtShape(dims)}`);
-        let w: Float32Array = ggmlDecode(t.type, f.readTensorBytes(gname), shape.reduce((a, b) => a * b, 1));
-        if (name.endsWith("q_proj.weight")) w = permuteRope(w, c.heads, c.d, true);
-        else if (name.endsWith("k_proj.weight")) w = permuteRope(w, c.kvHeads, c.d, true);
+        const bytes = f.readTensorBytes(gname);
+        let w: Float32Array = ggmlDecode(t.type, bytes, shape.reduce((a, b) => a * b, 1));
+        const heads = name.endsWith("q_proj.weight") ? c.heads : name.endsWith("k_proj.weight") ? c.kvHeads : 0;
+        if (heads) w = permuteRope(w, heads, c.d, true);
         model.params.set(name, w);
+        const keep = t.type === "Q8_0" ? "q8_0" : t.type === "BF16" ? "bf16" : undefined;
+        if (keep && packable.has(name) && (weights === "auto" || weights === keep)) {
+          const [N, K] = shape;
+          let p = keep === "q8_0" ? q8FromBlocks(bytes, N, K) : bf16FromBytes(bytes, N, K);
+          if (heads) p = permuteRows(p, ropeSourceRow(heads, N));
+          model.adoptPacked(name, p);
+        }
       }
+      if (weights !== "auto") model.packWeights(weights);
     } catch (e) {
       model.dispose();
       throw e;

@@ -12,6 +12,7 @@ import { openCheckpoint, writeShardedCheckpoint, type TensorToWrite } from "../i
 import { parameterShapes, type LlamaConfig } from "./config.js";
 import { assertFiniteParams } from "./finite.js";
 import { isGgufPath, loadGgufModel } from "./gguf.js";
+import type { WeightChoice } from "./packed.js";
 import { LlamaModel } from "./llama.js";
 
 /** Tensors some exporters include that carry no weights we need. */
@@ -24,6 +25,12 @@ export interface LoadOptions {
   config?: LlamaConfig;
   /** Refuse weights holding NaN/Inf with a CheckpointError naming the tensor (default true). */
   checkFinite?: boolean;
+  /**
+   * Weights decoding multiplies (models/packed.ts): "fp32", "bf16", "q8_0" (the float32 parameters
+   * are rounded to them), or "auto" (default): a GGUF file's own Q8_0 codes / BF16 bits where it
+   * stores them, float32 otherwise. Model directories load as float32 under "auto".
+   */
+  weights?: WeightChoice;
 }
 
 /** Load a model directory (or a llama GGUF file, by its .gguf extension) onto a backend. */
@@ -42,6 +49,7 @@ export function loadModel<F extends FloatBuf>(dir: string, be: Backend<F>, opts:
   try {
     readWeightsInto(dir, model);
     if (opts.checkFinite ?? true) assertFiniteParams(model.params, dir);
+    if (opts.weights && opts.weights !== "auto") model.packWeights(opts.weights);
   } catch (e) {
     model.dispose();
     throw e;

@@ -2,7 +2,7 @@
 // GQA attention with rotate-half RoPE and a SwiGLU MLP, final RMSNorm, tied or untied head.
 // Weights use Hugging Face names so loading and saving are plain copies (models/hf.ts).
 import type { Backend, FloatBuf } from "../backend/backend.js";
-import { ShapeError } from "../errors.js";
+import { ConfigError, ShapeError } from "../errors.js";
 import { ParamStore } from "../nn/params.js";
 import type { Engine } from "../tensor/engine.js";
 import * as F from "../tensor/ops.js";
@@ -10,6 +10,7 @@ import type { RopeTables } from "../tensor/ops.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { Rng } from "../util/rng.js";
 import { parameterShapes, type LlamaConfig } from "./config.js";
+import { packBf16, packedLinear, packQ8, unpack, usePacked, type PackedWeight, type WeightDtype } from "./packed.js";
 
 /** Per-layer key/value cache for incremental decoding: k/v [B, maxT, NKV, HS] per layer. */
 export class KVCache<Fb extends FloatBuf = FloatBuf> {
@@ -48,6 +49,16 @@ export function ropeTables<Fb extends FloatBuf>(be: Backend<Fb>, headDim: number
   return { cos, sin, maxT, headDim };
 }
 
+/**
+ * The matrices decoding multiplies, which packWeights packs: every projection and MLP matrix and
+ * the output head (the embedding when tied; an untied embedding is only looked up).
+ */
+export function packableNames(config: LlamaConfig): string[] {
+  return parameterShapes(config)
+    .filter(({ name, shape }) => shape.length === 2 && (name !== "model.embed_tokens.weight" || config.tied))
+    .map(({ name }) => name);
+}
+
 export class LlamaModel<Fb extends FloatBuf = FloatBuf> {
   readonly params: ParamStore<Fb>;
   /** Replaced only by setContext (a long-context stage); read-only to everyone else. */
@@ -59,6 +70,13 @@ export class LlamaModel<Fb extends FloatBuf = FloatBuf> {
   get config(): LlamaConfig {
     return this.config_;
   }
+
+  /**
+   * Packed copies (bf16 or Q8_0) of matrices by parameter name, used instead of the float32
+   * parameters in decode-sized no-grad products (proj); empty = fp32 everywhere. Set through
+   * packWeights / adoptPacked, which keep the parameters equal to the packed values.
+   */
+  readonly packed = new Map<string, PackedWeight>();
 
   constructor(readonly be: Backend<Fb>, config: LlamaConfig, opts: { withGrad?: boolean } = {}) {
     this.config_ = config;
@@ -89,6 +107,66 @@ export class LlamaModel<Fb extends FloatBuf = FloatBuf> {
     }
   }
 
+  /**
+   * Keep every matrix (projections, MLP, output head) also as bf16 or Q8_0 for decoding, and round
+   * the float32 parameters in place to the values the packed copies stand for, so every forward
+   * (packed or not) computes with the same weights (models/packed.ts states the contract); for
+   * inference models only. Matrices already packed as `dtype` (a GGUF file's own Q8_0 codes or
+   * BF16 bits) are kept; others are packed from float32 (Q8_0: llama.cpp's quantizer). "fp32"
+   * drops the packed copies (the parameters keep their values).
+   */
+  packWeights(dtype: WeightDtype): void {
+    if (dtype === "fp32") {
+      this.packed.clear();
+      return;
+    }
+    const names = packableNames(this.config);
+    if (dtype === "q8_0") {
+      for (const name of names) {
+        const K = this.params.get(name).shape[1];
+        if (K % 32 !== 0) throw new ConfigError(`weights q8_0: ${name} has rows of ${K}, not whole Q8_0 blocks of 32`, [], "use --weights bf16 for this model");
+      }
+    }
+    for (const name of names) {
+      const t = this.params.get(name);
+      const [N, K] = t.shape;
+      let p = this.packed.get(name);
+      if (p?.kind !== dtype) p = dtype === "bf16" ? packBf16(t.data, N, K) : packQ8(t.data, N, K);
+      this.adoptPacked(name, p);
+    }
+  }
+
+  /**
+   * Use p for the matrix `name` in decoding, and set the float32 parameter to the values p stands
+   * for (exact for bf16 and Q8_0: float32 holds them).
+   */
+  adoptPacked(name: string, p: PackedWeight): void {
+    const t = this.params.get(name);
+    if (t.shape.length !== 2 || t.shape[0] !== p.N || t.shape[1] !== p.K) throw new ShapeError(`packed ${name}: [${p.N},${p.K}] does not match the parameter's [${t.shape.join(",")}]`);
+    t.data.set(unpack(p));
+    this.packed.set(name, p);
+  }
+
+  /** The weight storage decoding uses: "fp32", or the kind of the packed matrices. */
+  get weightDtype(): WeightDtype {
+    const first = this.packed.values().next();
+    return first.done ? "fp32" : first.value.kind;
+  }
+
+  /**
+   * x · Wᵀ for the parameter `name`: its packed copy where usePacked says so (decode-sized
+   * no-grad products), else the float32 linear op (recorded for backward when gradients are on).
+   */
+  proj(e: Engine<Fb>, x: Tensor<Fb>, name: string): Tensor<Fb> {
+    const p = this.packed.get(name);
+    return usePacked(e, x, p) ? packedLinear(e, x, p) : F.linear(e, x, this.params.get(name));
+  }
+
+  /** Name of the output head's parameter: the embedding when tied. */
+  headName(): string {
+    return this.config.tied ? "model.embed_tokens.weight" : "lm_head.weight";
+  }
+
   /** Output head weight: the embedding when tied. */
   headWeight(): Tensor<Fb> {
     return this.params.get(this.config.tied ? "model.embed_tokens.weight" : "lm_head.weight");
@@ -107,7 +185,7 @@ export class LlamaModel<Fb extends FloatBuf = FloatBuf> {
    * (scoring a few positions costs rows × d × V instead of N × d × V).
    */
   logits(e: Engine<Fb>, h: Tensor<Fb>, rows?: Int32Array): Tensor<Fb> {
-    return F.linear(e, rows ? F.embedding(e, h, rows) : h, this.headWeight());
+    return this.proj(e, rows ? F.embedding(e, h, rows) : h, this.headName());
   }
 
   /** Final hidden states [B*T, d] (after the last RMSNorm); cache semantics as in forward. */
@@ -123,15 +201,15 @@ export class LlamaModel<Fb extends FloatBuf = FloatBuf> {
     for (let l = 0; l < c.layers; l++) {
       const pre = `model.layers.${l}.`;
       const a = F.rmsnorm(e, h, p(pre + "input_layernorm.weight"), c.normEps);
-      const q = F.rope(e, F.view(e, F.linear(e, a, p(pre + "self_attn.q_proj.weight")), [B, T, NH, HS]), this.rope, pos0);
-      const k = F.rope(e, F.view(e, F.linear(e, a, p(pre + "self_attn.k_proj.weight")), [B, T, NKV, HS]), this.rope, pos0);
-      const v = F.view(e, F.linear(e, a, p(pre + "self_attn.v_proj.weight")), [B, T, NKV, HS]);
+      const q = F.rope(e, F.view(e, this.proj(e, a, pre + "self_attn.q_proj.weight"), [B, T, NH, HS]), this.rope, pos0);
+      const k = F.rope(e, F.view(e, this.proj(e, a, pre + "self_attn.k_proj.weight"), [B, T, NKV, HS]), this.rope, pos0);
+      const v = F.view(e, this.proj(e, a, pre + "self_attn.v_proj.weight"), [B, T, NKV, HS]);
       const o = cache ? this.cachedAttention(e, q, k, v, cache, l) : F.attention(e, q, k, v);
-      h = F.add(e, h, F.linear(e, F.view(e, o, [B * T, NH * HS]), p(pre + "self_attn.o_proj.weight")));
+      h = F.add(e, h, this.proj(e, F.view(e, o, [B * T, NH * HS]), pre + "self_attn.o_proj.weight"));
       const m = F.rmsnorm(e, h, p(pre + "post_attention_layernorm.weight"), c.normEps);
-      const g = F.linear(e, m, p(pre + "mlp.gate_proj.weight"));
-      const u = F.linear(e, m, p(pre + "mlp.up_proj.weight"));
-      h = F.add(e, h, F.linear(e, F.swiglu(e, g, u), p(pre + "mlp.down_proj.weight")));
+      const g = this.proj(e, m, pre + "mlp.gate_proj.weight");
+      const u = this.proj(e, m, pre + "mlp.up_proj.weight");
+      h = F.add(e, h, this.proj(e, F.swiglu(e, g, u), pre + "mlp.down_proj.weight"));
     }
     if (cache) cache.length += T;
     return F.rmsnorm(e, h, p("model.norm.weight"), c.normEps);

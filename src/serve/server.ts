@@ -10,6 +10,7 @@ import type { Backend, FloatBuf } from "../backend/backend.js";
 import { loadTokenizer } from "../tokenizer/tokenizer.js";
 import { ChatTemplate, readChatTemplate, type ChatMessage } from "../models/chat.js";
 import { loadModel } from "../models/hf.js";
+import type { WeightChoice } from "../models/packed.js";
 import type { LlamaModel } from "../models/llama.js";
 import { CHAT_REQUEST, COMPLETION_REQUEST, HttpError, parseBody } from "./protocol.js";
 import { decodesConcatenatively, IncrementalText } from "./detokenize.js";
@@ -22,6 +23,8 @@ export interface ServeOptions {
   name?: string;
   /** Sequences decoded together (default 16). */
   maxBatch?: number;
+  /** Weights decoding multiplies (models/hf.ts LoadOptions.weights; default "auto"). */
+  weights?: WeightChoice;
   /** Largest request body in bytes (default 1 MiB). */
   maxBodyBytes?: number;
   onLog?: (line: string) => void;
@@ -45,7 +48,7 @@ interface Job {
 
 export async function createServer(opts: ServeOptions): Promise<SmolServer> {
   const tok = await loadTokenizer(opts.modelDir);
-  const model = loadModel(opts.modelDir, opts.backend, { withGrad: false });
+  const model = loadModel(opts.modelDir, opts.backend, { withGrad: false, weights: opts.weights });
   const found = readChatTemplate(opts.modelDir);
   const template = found ? new ChatTemplate(found.template, found.bosToken ?? "", found.eosToken ?? "", found.file) : undefined;
   const modelId = opts.name ?? path.basename(path.resolve(opts.modelDir));

@@ -11,6 +11,7 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Backend, FloatBuf } from "../../src/backend/backend.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
+import { f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from "../../src/io/dtypes.js";
 import { randn, rng, type Tol } from "../helpers.js";
 
 type AnyBackend = Backend<FloatBuf>;
@@ -188,6 +189,39 @@ function matmulCase(
       return { c: toF64(c) };
     },
     tol: { c: { atol: 1e-5 * Math.sqrt(K), rtol: 1e-5 } },
+  };
+}
+
+// linearBf16 / linearQ8 (packed no-grad weights, native/gemv_packed.inc): the reference decodes
+// every weight exactly (bf16 bits << 16; fp16-representable scale × int8 code) and sums in
+// float64. The decoded weights are float32 numbers ≤ 1 in magnitude and the native kernels widen
+// them exactly and use fused multiply-adds, so the only error is float32 summation, as in matmul:
+// the same tolerance. A misread weight (wrong block scale, wrong row, a missed sign extension) is
+// O(0.01–1) per product, far above it. y is pre-filled with garbage: the ops write, not add.
+function packedCase(kind: "bf16" | "q8_0", M: number, N: number, K: number): Case {
+  const s = seed++;
+  const x = data(M * K, s * 3);
+  const y0 = data(M * N, s * 3 + 2);
+  const r = rng(s * 3 + 1);
+  let run: (be: AnyBackend, y: FloatBuf, xb: FloatBuf) => void;
+  if (kind === "bf16") {
+    const w = data(N * K, s * 3 + 1);
+    const bits = Uint16Array.from(w, (v) => f32ToBf16Bits(v));
+    run = (be, y, xb) => be.linearBf16(y, xb, bits, M, N, K);
+  } else {
+    const codes = Int8Array.from({ length: N * K }, () => Math.floor(r() * 255) - 127);
+    // fp16-representable scales (as a Q8_0 block stores them), ≈ max|w|/127 for weights ≤ 1
+    const scales = Float32Array.from({ length: (N * K) / 32 }, () => f16BitsToF32(f32ToF16Bits((0.2 + r()) / 127)));
+    run = (be, y, xb) => be.linearQ8(y, xb, codes, scales, M, N, K);
+  }
+  return {
+    name: `${kind === "bf16" ? "linearBf16" : "linearQ8"} M=${M} N=${N} K=${K}`,
+    run(be) {
+      const y = upload(be, y0);
+      run(be, y, upload(be, x));
+      return { y: toF64(y) };
+    },
+    tol: { y: { atol: 1e-5 * Math.sqrt(K), rtol: 1e-5 } },
   };
 }
 
@@ -661,6 +695,14 @@ function allCases(): Case[] {
     for (const [tA, tB] of TRANSPOSES) cases.push(matmulCase(M, N, K, tA, tB, tA, 1, M * K, K * N, M * N, true));
   }
   cases.push(matmulCase(17, 33, 65, false, true, true, 3, 17 * 65, 0, 17 * 33, true));
+  // packed weights: M across the 4-row blocks and past 16, K with vector tails (bf16) and whole
+  // Q8_0 blocks of 32, N across the chunk and prefetch boundaries
+  for (const [M, N, K] of [[1, 1, 1], [1, 17, 33], [3, 9, 16], [4, 65, 63], [5, 127, 1000], [16, 33, 129], [17, 7, 48], [33, 2049, 576]]) {
+    cases.push(packedCase("bf16", M, N, K));
+  }
+  for (const [M, N, K] of [[1, 1, 32], [1, 17, 64], [3, 9, 96], [4, 65, 160], [5, 127, 1024], [16, 33, 576], [17, 7, 32], [33, 2049, 576]]) {
+    cases.push(packedCase("q8_0", M, N, K));
+  }
   for (const n of SIZES) cases.push(...elementwiseCases(n));
   cases.push(countNonFiniteCase(1, []), countNonFiniteCase(1, [0]), countNonFiniteCase(17, [0, 16]), countNonFiniteCase(4097, [5, 4096]));
   cases.push(countNonFiniteCase(100003, [0, 16383, 16384, 65536, 100002]));
@@ -716,6 +758,8 @@ function threadCases(): Case[] {
     matmulCase(127, 65, 1000, true, true, true),
     matmulCase(33, 65, 129, false, true, true, 6, 33 * 129, 0, 33 * 65),
     matmulCase(127, 130, 1000, false, true, false, 1, 127 * 1000, 1000 * 130, 127 * 130, true),
+    packedCase("bf16", 16, 4099, 576),
+    packedCase("q8_0", 16, 4099, 576),
     ...elementwiseCases(100003),
     countNonFiniteCase(1000003, [3, 500000, 1000002]),
     ...rowCases(1000, 127),

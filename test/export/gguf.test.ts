@@ -15,6 +15,8 @@ import { gv, openGguf, writeGguf } from "../../src/io/gguf.js";
 import { CheckpointError } from "../../src/errors.js";
 import { ggmlDecode, ggmlEncode } from "../../src/io/ggml-quants.js";
 import { loadModel } from "../../src/models/hf.js";
+import { KVCache, packableNames } from "../../src/models/llama.js";
+import { unpack } from "../../src/models/packed.js";
 import { Engine } from "../../src/tensor/engine.js";
 import { smolSync } from "../helpers.js";
 import { smallModel, smolLm2Model, TEMPLATE, TEXT, tmpRoot } from "./fixture.js";
@@ -109,6 +111,53 @@ test("GGUF round trip in SmolLab: F32 exact, F16/BF16 exact roundings, Q8_0/Q4_0
     }
   } finally {
     src.dispose();
+  }
+});
+
+test("GGUF Q8_0 / BF16 keep their codes and bits for decoding: same weights and bit-identical cached logits as --weights fp32", () => {
+  for (const dtype of ["q8_0", "bf16"] as const) {
+    const file = exportGguf(small, dtype, "small-packed");
+    const own = loadModel(file, be, { withGrad: false });
+    const fp32 = loadModel(file, be, { withGrad: false, weights: "fp32" });
+    const e = new Engine(be);
+    try {
+      assert.equal(own.weightDtype, dtype, "auto keeps the file's storage");
+      assert.equal(own.packed.size, packableNames(own.config).length);
+      assert.equal(fp32.packed.size, 0);
+      for (const s of own.params.specs) {
+        const a = own.params.get(s.name).data, b = fp32.params.get(s.name).data;
+        for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) assert.fail(`${dtype} ${s.name}[${i}]: ${a[i]} vs ${b[i]}`);
+      }
+      // q/k rows: the packed copy was permuted back from llama.cpp's rotary layout like the floats.
+      const q = own.packed.get("model.layers.1.self_attn.q_proj.weight")!;
+      const qf = own.params.get("model.layers.1.self_attn.q_proj.weight").data;
+      assert.ok(unpack(q).every((v, i) => Object.is(v, qf[i])));
+      const steps = (m: typeof own) => {
+        const cache = new KVCache(be, m.config, 1, 32);
+        const rows: Float32Array[] = [];
+        e.noGrad(() => {
+          m.forward(e, Int32Array.of(3, 14, 15, 92, 65), 1, 5, cache);
+          for (const id of [35, 89, 79]) {
+            e.reset();
+            rows.push(Float32Array.from(m.forward(e, Int32Array.of(id), 1, 1, cache).data));
+          }
+        });
+        cache.dispose(be);
+        return rows;
+      };
+      const a = steps(own), b = steps(fp32);
+      a.forEach((r, s) => assert.equal(r.findIndex((v, i) => !Object.is(v, b[s][i])), -1, `${dtype} step ${s}`));
+    } finally {
+      e.arena.dispose();
+      own.dispose();
+      fp32.dispose();
+    }
+    const greedy = (w: string) => {
+      const r = smolSync(["generate", "--model", file, "--prompt", "The cat", "--max-new-tokens", "12", "--temperature", "0", "--json", "--weights", w]);
+      assert.equal(r.code, 0, r.err);
+      return JSON.parse(r.out).ids;
+    };
+    assert.deepEqual(greedy("auto"), greedy("fp32"), `${dtype}: smol generate`);
   }
 });
 

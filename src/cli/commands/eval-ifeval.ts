@@ -13,7 +13,8 @@ import { ChatTemplate } from "../../models/chat.js";
 import { generate } from "../../models/generate.js";
 import { loadModel } from "../../models/hf.js";
 import { cliBackend } from "../backend.js";
-import { numberOpt } from "../command.js";
+import { numberOpt, weightsOpt } from "../command.js";
+import type { WeightChoice } from "../../models/packed.js";
 import { Progress, table } from "../output.js";
 
 export async function runIfevalCli(values: Record<string, unknown>): Promise<number> {
@@ -29,7 +30,7 @@ export async function runIfevalCli(values: Record<string, unknown>): Promise<num
   } else {
     if (values.model === undefined) throw new UsageError("eval: IFEval needs --responses FILE, or --model DIR to generate the responses");
     if (limit) prompts = prompts.slice(0, limit);
-    responses = await generateResponses(values.model as string, prompts.map((p) => p.prompt), numberOpt("eval", "max-new-tokens", values["max-new-tokens"], { int: true, min: 1 }) ?? 1280);
+    responses = await generateResponses(values.model as string, prompts.map((p) => p.prompt), numberOpt("eval", "max-new-tokens", values["max-new-tokens"], { int: true, min: 1 }) ?? 1280, weightsOpt("eval", values.weights));
   }
   const r = scoreAll(prompts, responses);
   if (r.missing.length) process.stderr.write(`eval: ${r.missing.length} IFEval prompt(s) have no response and are left out (as the reference does): key ${r.missing.slice(0, 5).join(", ")}\n`);
@@ -51,10 +52,10 @@ export async function runIfevalCli(values: Record<string, unknown>): Promise<num
 }
 
 /** Greedy responses of a chat model to each prompt (one user turn, the model's own template). */
-async function generateResponses(dir: string, prompts: string[], maxNew: number): Promise<Map<string, string>> {
+async function generateResponses(dir: string, prompts: string[], maxNew: number, weights?: WeightChoice): Promise<Map<string, string>> {
   const tpl = ChatTemplate.fromDir(dir);
   const tok = await loadTokenizer(dir);
-  const model = loadModel(dir, cliBackend(), { withGrad: false });
+  const model = loadModel(dir, cliBackend(), { withGrad: false, weights });
   const stopIds = [tok.eosId, tok.tokenToId("<|im_end|>")].filter((x): x is number => x !== undefined);
   const out = new Map<string, string>();
   const progress = new Progress();

@@ -13,7 +13,7 @@ import { renderChat } from "../../models/chat.js";
 import { loadModel } from "../../models/hf.js";
 import { ChatTemplate } from "../../models/chat.js";
 import { cliBackend } from "../backend.js";
-import { numberOpt, parseCommandArgs, requireOpt, type Command } from "../command.js";
+import { numberOpt, parseCommandArgs, requireOpt, weightsOpt, type Command } from "../command.js";
 import { duration, Progress, table } from "../output.js";
 
 const taskLines = TASKS.map((t) => `  ${t.name.padEnd(20)}${t.summary}${t.arg ? `\n  ${"".padEnd(20)}${t.name}:${t.arg}` : ""}`).join("\n");
@@ -48,6 +48,9 @@ Options:
   --chat               prompts as one user turn of the model's chat template (instruct models);
                        the suite name smollm2 then runs SmolLM2's instruct table
   --gen-batch-size B   prompts decoded together by generative tasks (default 16; 1 = one at a time)
+  --weights W          weights the model computes with: auto (default: a GGUF file's own Q8_0
+                       codes or BF16 bits, else fp32), fp32, bf16 or q8_0 (rounded to that type;
+                       generation then reads the packed copy: see smol generate --help)
   --dump-requests FILE write every request the tasks build, one JSON line each, and exit without
                        scoring: {"task", "doc_id", "kind": "loglikelihood", "context",
                        "continuations", "gold"} or {…, "kind": "generate", "context", "stop",
@@ -84,7 +87,7 @@ Examples:
       "batch-size": { type: "string" }, json: { type: "string" }, seed: { type: "string" }, tokenizer: { type: "string" },
       data: { type: "string" }, "seq-len": { type: "string" }, shots: { type: "string" }, "max-new-tokens": { type: "string" },
       "gen-batch-size": { type: "string" }, "dump-requests": { type: "string" }, chat: { type: "boolean" },
-      responses: { type: "string" }, details: { type: "string" },
+      responses: { type: "string" }, details: { type: "string" }, weights: { type: "string" },
     });
     // IFEval (instruction following): scores given responses, or a chat model's own.
     if (values.responses !== undefined || values.tasks === "ifeval") return (await import("./eval-ifeval.js")).runIfevalCli(values);
@@ -113,7 +116,7 @@ Examples:
       if (values.tokenizer === undefined && e instanceof DataError) throw new DataError(`eval: ${dir} has no tokenizer (${e.message})`, "pass --tokenizer DIR with the tokenizer the model was trained with");
       throw e;
     });
-    const model = loadModel(dir, cliBackend(), { withGrad: false });
+    const model = loadModel(dir, cliBackend(), { withGrad: false, weights: weightsOpt("eval", values.weights) });
     if (chatMode) Object.assign(opts, { chat: (p: string) => renderChat([{ role: "user", content: p }], tokDir) });
     const dump = values["dump-requests"] as string | undefined;
     if (dump !== undefined) {

@@ -5,7 +5,7 @@ import { renderChat } from "../../models/chat.js";
 import { generate } from "../../models/generate.js";
 import { loadModel } from "../../models/hf.js";
 import { cliBackend } from "../backend.js";
-import { numberOpt, parseCommandArgs, requireOpt, type Command } from "../command.js";
+import { numberOpt, parseCommandArgs, requireOpt, weightsOpt, type Command } from "../command.js";
 
 export const command: Command = {
   name: "generate",
@@ -24,6 +24,10 @@ Options:
   --seed S               sampling seed (default 0)
   --chat                 wrap the prompt with the model's chat template (an error if it has none)
   --json                 print {"text", "ids", "tokens_per_s"} instead of streaming
+  --weights W            what decoding multiplies: auto (default: a GGUF file's own Q8_0 codes or
+                         BF16 bits, else fp32), fp32, bf16 (half the bytes to read per token) or
+                         q8_0 (0.28 of them). bf16/q8_0 first round the weights to that type; the
+                         tokens are those of the fp32 model with the rounded weights
 
 Example:
   smol generate --model runs/demo/final --prompt "Once upon a time" --max-new-tokens 40`,
@@ -31,8 +35,9 @@ Example:
     const { values } = parseCommandArgs("generate", argv, {
       model: { type: "string" }, prompt: { type: "string" }, "max-new-tokens": { type: "string" },
       temperature: { type: "string" }, "top-k": { type: "string" }, "top-p": { type: "string" },
-      seed: { type: "string" }, chat: { type: "boolean" }, json: { type: "boolean" },
+      seed: { type: "string" }, chat: { type: "boolean" }, json: { type: "boolean" }, weights: { type: "string" },
     });
+    const weights = weightsOpt("generate", values.weights);
     const dir = requireOpt("generate", "model", values.model);
     const promptText = values.prompt as string | undefined;
     if (promptText === undefined) throw new UsageError("generate: missing --prompt", 'e.g. --prompt "Once upon a time"');
@@ -44,7 +49,7 @@ Example:
       seed: numberOpt("generate", "seed", values.seed, { int: true, min: 0 }) ?? 0,
     };
     const tok = await loadTokenizer(dir);
-    const model = loadModel(dir, cliBackend(), { withGrad: false });
+    const model = loadModel(dir, cliBackend(), { withGrad: false, weights });
     const text = values.chat ? renderChat([{ role: "user", content: promptText }], dir) : promptText;
     const prompt = tok.encode(text);
     if (prompt.length === 0) throw new UsageError("generate: the prompt encodes to no tokens");

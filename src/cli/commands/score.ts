@@ -5,7 +5,7 @@ import { loadTokenizer } from "../../tokenizer/tokenizer.js";
 import { scoreSequences } from "../../eval/score.js";
 import { loadModel } from "../../models/hf.js";
 import { cliBackend } from "../backend.js";
-import { parseCommandArgs, requireOpt, type Command } from "../command.js";
+import { parseCommandArgs, requireOpt, weightsOpt, type Command } from "../command.js";
 import { table } from "../output.js";
 
 /** Read {"input_ids": [[...], ...]} strictly, naming the file and the bad entry. */
@@ -31,7 +31,7 @@ export function readTokenFile(file: string): number[][] {
 export const command: Command = {
   name: "score",
   summary: "log-probabilities and loss of token sequences or text under a model",
-  help: `Usage: smol score --model DIR (--tokens FILE | --text "…") [--json]
+  help: `Usage: smol score --model DIR (--tokens FILE | --text "…") [--json] [--weights W]
 
 For every position t, logprobs[b][t] = log p(ids[b][t+1] | ids[b][0..t]); loss is the mean of
 their negatives over all positions of all sequences.
@@ -41,17 +41,19 @@ Options:
   --tokens FILE   JSON {"input_ids": [[…], …]}
   --text "…"      score text through the model's tokenizer instead
   --json          print {"logprobs": [[…], …], "loss": x}
+  --weights W     auto (default: a GGUF file's own Q8_0/BF16 values), fp32, bf16 or q8_0 (the
+                  weights rounded to that type first)
 
 Example:
   smol score --model models/r2m --text "The cat sat on the mat." --json`,
   async run(argv) {
-    const { values } = parseCommandArgs("score", argv, { model: { type: "string" }, tokens: { type: "string" }, text: { type: "string" }, json: { type: "boolean" } });
+    const { values } = parseCommandArgs("score", argv, { model: { type: "string" }, tokens: { type: "string" }, text: { type: "string" }, json: { type: "boolean" }, weights: { type: "string" } });
     const dir = requireOpt("score", "model", values.model);
     if ((values.tokens === undefined) === (values.text === undefined)) throw new UsageError("score: give exactly one of --tokens FILE or --text");
     let seqs: number[][];
     if (values.tokens !== undefined) seqs = readTokenFile(values.tokens as string);
     else seqs = [(await loadTokenizer(dir)).encode(values.text as string)];
-    const model = loadModel(dir, cliBackend(), { withGrad: false });
+    const model = loadModel(dir, cliBackend(), { withGrad: false, weights: weightsOpt("score", values.weights) });
     const res = scoreSequences(model, seqs);
     if (values.json) {
       console.log(JSON.stringify(res));

@@ -3,7 +3,7 @@
 import { UsageError } from "../../errors.js";
 import { createServer } from "../../serve/server.js";
 import { cliBackend } from "../backend.js";
-import { numberOpt, parseCommandArgs, requireOpt, type Command } from "../command.js";
+import { numberOpt, parseCommandArgs, requireOpt, weightsOpt, type Command } from "../command.js";
 
 export const command: Command = {
   name: "serve",
@@ -29,6 +29,8 @@ Options:
   --host ADDR            address to bind (default 127.0.0.1)
   --name ID              the model id clients use (default: the directory's name)
   --max-batch N          sequences decoded together (default 16)
+  --weights W            what decoding multiplies: auto (default: a GGUF file's own Q8_0 codes or
+                         BF16 bits, else fp32), fp32, bf16 or q8_0 (see smol generate --help)
 
 Example:
   smol serve --model runs/dpo/step-40 --port 8000
@@ -36,13 +38,15 @@ Example:
   async run(argv) {
     const { values } = parseCommandArgs("serve", argv, {
       model: { type: "string" }, port: { type: "string" }, host: { type: "string" }, name: { type: "string" }, "max-batch": { type: "string" },
+      weights: { type: "string" },
     });
+    const weights = weightsOpt("serve", values.weights);
     const modelDir = requireOpt("serve", "model", values.model);
     const port = numberOpt("serve", "port", values.port, { int: true, min: 0, max: 65535 }) ?? 8000;
     const host = (values.host as string | undefined) ?? "127.0.0.1";
     if (!host) throw new UsageError("serve: --host must not be empty");
     const maxBatch = numberOpt("serve", "max-batch", values["max-batch"], { int: true, min: 1, max: 256 }) ?? 16;
-    const srv = await createServer({ modelDir, backend: cliBackend(), name: values.name as string | undefined, maxBatch, onLog: (l) => process.stderr.write(l + "\n") });
+    const srv = await createServer({ modelDir, backend: cliBackend(), name: values.name as string | undefined, maxBatch, weights, onLog: (l) => process.stderr.write(l + "\n") });
     await new Promise<void>((resolve, reject) => {
       srv.server.once("error", (e: NodeJS.ErrnoException) => reject(new UsageError(`serve: cannot listen on ${host}:${port} (${e.code ?? e.message})`, e.code === "EADDRINUSE" ? "pick another --port" : undefined)));
       srv.server.listen(port, host, () => resolve());
