@@ -68,6 +68,14 @@ struct KernelTable {
   // reference is src/curate/minhash.ts). keys [nDocs, bands, 2], ok [nDocs]; bands*rows <= 4096.
   void (*minhash_bands)(uint32_t* keys, uint8_t* ok, const int32_t* shingles, const int32_t* offsets,
                         const int32_t* xor_, const int32_t* mul, int64_t nDocs, int bands, int rows);
+
+  // AdamW with reduced-precision moments (native/adamw_lowp.inc; formats described there and in
+  // docs/training.md): bf16 bit patterns, or blockwise 8-bit codes with one fp32 scale per block
+  // of 256 elements per moment (m_scale/v_scale hold ceil(n/256) entries, read and rewritten).
+  void (*adamw_bf16)(float* param, const float* grad, uint16_t* m, uint16_t* v, int64_t n, float lr, float beta1,
+                     float beta2, float eps, float weight_decay, int step);
+  void (*adamw_int8)(float* param, const float* grad, int8_t* m, uint8_t* v, float* m_scale, float* v_scale,
+                     int64_t n, float lr, float beta1, float beta2, float eps, float weight_decay, int step);
 };
 
 extern const KernelTable kTableAvx512;
