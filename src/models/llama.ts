@@ -122,21 +122,27 @@ export class LlamaModel<Fb extends FloatBuf = FloatBuf> {
     let h = F.embedding(e, p("model.embed_tokens.weight"), ids);
     for (let l = 0; l < c.layers; l++) {
       const pre = `model.layers.${l}.`;
-      // One decoder layer as an engine block: without gradients its intermediates are freed as
-      // soon as it returns (h is overwritten in place), with activation checkpointing they are
-      // recomputed in backward (tensor/engine.ts block()).
-      h = e.block(h, (x) => {
+      const attention = (x: Tensor<Fb>) => {
         const a = F.rmsnorm(e, x, p(pre + "input_layernorm.weight"), c.normEps);
         const q = F.rope(e, F.view(e, F.linear(e, a, p(pre + "self_attn.q_proj.weight")), [B, T, NH, HS]), this.rope, pos0);
         const k = F.rope(e, F.view(e, F.linear(e, a, p(pre + "self_attn.k_proj.weight")), [B, T, NKV, HS]), this.rope, pos0);
         const v = F.view(e, F.linear(e, a, p(pre + "self_attn.v_proj.weight")), [B, T, NKV, HS]);
         const o = cache ? this.cachedAttention(e, q, k, v, cache, l) : F.attention(e, q, k, v);
-        const r = F.add(e, x, F.linear(e, F.view(e, o, [B * T, NH * HS]), p(pre + "self_attn.o_proj.weight")));
+        return F.add(e, x, F.linear(e, F.view(e, o, [B * T, NH * HS]), p(pre + "self_attn.o_proj.weight")));
+      };
+      const mlp = (r: Tensor<Fb>) => {
         const m = F.rmsnorm(e, r, p(pre + "post_attention_layernorm.weight"), c.normEps);
         const g = F.linear(e, m, p(pre + "mlp.gate_proj.weight"));
         const u = F.linear(e, m, p(pre + "mlp.up_proj.weight"));
         return F.add(e, r, F.linear(e, F.swiglu(e, g, u), p(pre + "mlp.down_proj.weight")));
-      }, true);
+      };
+      // A decoder layer as engine blocks (tensor/engine.ts block()). Without gradients each half
+      // (attention, MLP) is a block whose output overwrites h in place and whose scratch is freed as
+      // it returns, so a forward holds the larger half's intermediates, not a whole layer's. With
+      // gradients the layer is one block: activation checkpointing keeps its input and recomputes
+      // it in backward (one sub-tape per layer, so gradients stay bit-identical).
+      if (e.gradEnabled) h = e.block(h, (x) => mlp(attention(x)));
+      else h = e.block(e.block(h, attention, true), mlp, true);
     }
     if (cache) cache.length += T;
     return F.rmsnorm(e, h, p("model.norm.weight"), c.normEps);

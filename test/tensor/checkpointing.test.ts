@@ -1,7 +1,8 @@
 // Activation checkpointing and lean no-grad forwards (tensor/engine.ts block()): gradients with
 // checkpointing are bit-identical to those without (same kernels on the same inputs in the same
 // order), on the native backend (every kernel table this CPU runs) and the float64 reference; the
-// activation arena's high-water mark falls; a no-grad forward keeps one layer's intermediates.
+// activation arena's high-water mark falls; a no-grad forward keeps one layer's intermediates, and of
+// those only the larger half's (attention or MLP).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Backend, FloatBuf } from "../../src/backend/backend.js";
@@ -91,4 +92,26 @@ test("a no-grad forward keeps one layer's intermediates: its arena peak does not
     return peak;
   };
   assert.equal(peakFor(8), peakFor(1));
+});
+
+test("a no-grad forward holds the larger half of a layer (attention or MLP), not the whole layer", () => {
+  const be = new ReferenceBackend();
+  const model = new LlamaModel(be, cfg, { withGrad: false });
+  model.initialize(1);
+  const e = new Engine(be, 1 << 20); // one chunk: the peak is the real high-water position
+  const B = 2, T = 16, N = B * T;
+  const ids = new Int32Array(N).map((_, i) => (i * 7) % cfg.vocab);
+  e.noGrad(() => model.forward(e, ids, B, T));
+  const peak = e.arena.peak();
+  e.arena.dispose();
+  model.dispose();
+  const { d, ffn, heads, kvHeads, headDim, vocab } = cfg;
+  // Elements per token of each half's buffers: attention = norm, q and roped q, k and roped k, v,
+  // attention output (+ heads log-sum-exp), o_proj, residual; MLP = norm, gate, up, SwiGLU, down, residual.
+  const attn = d + 2 * heads * headDim + 3 * kvHeads * headDim + heads * headDim + heads + 2 * d;
+  const mlp = d + 3 * ffn + 2 * d;
+  const slack = 16 * 24; // 64-byte alignment of each of the ~20 views
+  const onePart = N * (d + Math.max(attn, mlp)) + slack; // h plus the larger half
+  const logits = N * (2 * d + vocab) + slack; // h, final norm, logits
+  assert.ok(peak <= Math.max(onePart, logits), `arena peak ${peak} elements > ${Math.max(onePart, logits)} (a whole layer would be ${N * (d + attn + mlp)})`);
 });
