@@ -10,6 +10,7 @@
 // Usage: node bench/smollm2-1.7b.mjs [--runs 512:int8,512:bf16,2048:int8] [--steps 1] [--warmup 1]
 //          [--threads 2] [--precision fp32] [--out bench/results] [--timeout 3600]
 //   --runs: seq:moments pairs, one fresh process each (moments: fp32, bf16 or int8)
+//   --append: keep the rows already in <out>/smollm2-1.7b.jsonl and add these
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -25,7 +26,7 @@ if (!existsSync(cli)) {
 }
 const { values } = parseArgs({
   options: {
-    runs: { type: "string", default: "512:int8,512:bf16,2048:int8" },
+    runs: { type: "string", default: "512:int8,512:bf16,2048:int8" }, append: { type: "boolean", default: false },
     steps: { type: "string", default: "1" }, warmup: { type: "string", default: "1" },
     threads: { type: "string", default: "2" }, precision: { type: "string", default: "fp32" },
     out: { type: "string", default: join(root, "bench", "results") }, timeout: { type: "string", default: "3600" },
@@ -53,6 +54,9 @@ const cpuName = (() => {
 const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
 
 const rows = [];
+if (values.append && existsSync(join(values.out, "smollm2-1.7b.jsonl"))) {
+  for (const l of readFileSync(join(values.out, "smollm2-1.7b.jsonl"), "utf8").split("\n")) if (l.trim()) rows.push(JSON.parse(l));
+}
 /** Write the table and the raw rows so far (after every row: a long run stopped midway keeps what it measured). */
 function write() {
   const f = (x, d = 1) => (x === undefined ? "–" : x.toFixed(d));
@@ -87,7 +91,7 @@ for (const { seq, moments } of runs) {
   const s = stateBytes(moments);
   const need = s.weights + s.grads + s.moments;
   const avail = memAvailable();
-  const row = { model: "smollm2-1.7b", params: P, seq, batch: 1, moments, activationCheckpointing: true, precision: values.precision,
+  const row = { model: "smollm2-1.7b", params: P, seq, batch: 1, moments, activationCheckpointing: true, precision: values.precision, steps: Number(values.steps), warmup: Number(values.warmup),
     threads: Number(values.threads), stateGiB: need / GiB, availableGiB: avail / GiB, loadBefore: load() };
   // Margin for activations (one layer recomputed at a time), logits and the runtime: 1.5 GiB.
   if (need + 1.5 * GiB > avail) {
