@@ -667,6 +667,42 @@ SMOL_FN(js_adamw) {
   return a.undefined();
 }
 
+// adamwBf16(param, grad, m: Uint16Array, v: Uint16Array, n, lr, beta1, beta2, eps, wd, step)
+SMOL_FN(js_adamw_bf16) {
+  Args a(env, info, "adamwBf16");
+  float* param = a.f32(0);
+  const float* grad = a.f32(1);
+  uint16_t* m = static_cast<uint16_t*>(a.raw(2, napi_uint16_array, "Uint16Array"));
+  uint16_t* v = static_cast<uint16_t*>(a.raw(3, napi_uint16_array, "Uint16Array"));
+  const int64_t n = a.i64(4);
+  const float lr = static_cast<float>(a.num(5)), beta1 = static_cast<float>(a.num(6)),
+              beta2 = static_cast<float>(a.num(7)), eps = static_cast<float>(a.num(8)),
+              wd = static_cast<float>(a.num(9));
+  const int step = a.i32n(10);
+  if (!a.ok()) return nullptr;
+  K->adamw_bf16(param, grad, m, v, n, lr, beta1, beta2, eps, wd, step);
+  return a.undefined();
+}
+
+// adamwInt8(param, grad, m: Int8Array, v: Uint8Array, mScale, vScale, n, lr, beta1, beta2, eps, wd, step)
+SMOL_FN(js_adamw_int8) {
+  Args a(env, info, "adamwInt8");
+  float* param = a.f32(0);
+  const float* grad = a.f32(1);
+  int8_t* m = static_cast<int8_t*>(a.raw(2, napi_int8_array, "Int8Array"));
+  uint8_t* v = static_cast<uint8_t*>(a.raw(3, napi_uint8_array, "Uint8Array"));
+  float* ms = a.f32(4);
+  float* vs = a.f32(5);
+  const int64_t n = a.i64(6);
+  const float lr = static_cast<float>(a.num(7)), beta1 = static_cast<float>(a.num(8)),
+              beta2 = static_cast<float>(a.num(9)), eps = static_cast<float>(a.num(10)),
+              wd = static_cast<float>(a.num(11));
+  const int step = a.i32n(12);
+  if (!a.ok()) return nullptr;
+  K->adamw_int8(param, grad, m, v, ms, vs, n, lr, beta1, beta2, eps, wd, step);
+  return a.undefined();
+}
+
 // minhashBands(keys: Uint32Array, ok: Uint8Array, shingles: Int32Array, offsets: Int32Array,
 //              xor: Int32Array, mul: Int32Array, nDocs, bands, rows)
 SMOL_FN(js_minhash_bands) {
@@ -761,6 +797,8 @@ NAPI_MODULE_INIT() {
       {"minhashBands", js_minhash_bands},
       {"linearBf16", js_linear_bf16},
       {"linearQ8", js_linear_q8},
+      {"adamwBf16", js_adamw_bf16},
+      {"adamwInt8", js_adamw_int8},
   };
   for (const auto& f : fns) {
     napi_value fn;

@@ -74,6 +74,13 @@ struct KernelTable {
   // scales[n, k/32] · codes[n,k] (Q8_0 blocks of 32 along K; K % 32 == 0).
   void (*gemv_bf16)(float* C, const float* A, const uint16_t* W, int M, int N, int K);
   void (*gemv_q8_0)(float* C, const float* A, const int8_t* codes, const float* scales, int M, int N, int K);
+  // AdamW with reduced-precision moments (native/adamw_lowp.inc; formats described there and in
+  // docs/training.md): bf16 bit patterns, or blockwise 8-bit codes with one fp32 scale per block
+  // of 256 elements per moment (m_scale/v_scale hold ceil(n/256) entries, read and rewritten).
+  void (*adamw_bf16)(float* param, const float* grad, uint16_t* m, uint16_t* v, int64_t n, float lr, float beta1,
+                     float beta2, float eps, float weight_decay, int step);
+  void (*adamw_int8)(float* param, const float* grad, int8_t* m, uint8_t* v, float* m_scale, float* v_scale,
+                     int64_t n, float lr, float beta1, float beta2, float eps, float weight_decay, int step);
 };
 
 extern const KernelTable kTableAvx512;

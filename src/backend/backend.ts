@@ -137,4 +137,27 @@ export interface Backend<F extends FloatBuf = FloatBuf> {
    * scales[n*K/32 + k/32] · codes[n*K+k]. K must be a multiple of 32.
    */
   linearQ8(y: F, x: F, codes: Int8Array, scales: Float32Array, M: number, N: number, K: number): void;
+  // ---- optimizer with reduced-precision moments (optim/adamw.ts `moments`) ----
+  /**
+   * adamw with m and v stored as bfloat16 bit patterns: decoded, updated as in adamw (the new
+   * full-precision moments drive the parameter update), stored back rounded to nearest even.
+   */
+  adamwBf16(
+    param: F, grad: F, m: Uint16Array, v: Uint16Array, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+  ): void;
+  /**
+   * adamw with blockwise 8-bit moments: blocks of ADAMW_INT8_BLOCK (256) elements, each with one
+   * fp32 scale per moment (mScale/vScale: ceil(n/256) entries, rewritten every step).
+   * m = mScale·sign(q)·(|q|/127)², q = round(127·sqrt(|m|/mScale)), mScale = max|m| of the block;
+   * v = vScale·(u/255)⁴, u = round(255·(v/vScale)^¼) (at least 1 when v > 0), vScale = max v.
+   * round(x) = floor(x + 0.5). native/adamw_lowp.inc explains the choice.
+   */
+  adamwInt8(
+    param: F, grad: F, m: Int8Array, v: Uint8Array, mScale: Float32Array, vScale: Float32Array, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+  ): void;
 }
+
+/** Elements per block of adamwInt8's 8-bit moments (one fp32 scale per block and moment). */
+export const ADAMW_INT8_BLOCK = 256;

@@ -4,7 +4,7 @@
 // `Kernels` and inherits every check, so the kernels below it (C++ included) assume valid input.
 // The reference backend is the unchecked oracle; callers in tensor/ validate tensor shapes.
 import { BackendError, ShapeError } from "../errors.js";
-import type { Backend, FloatBuf } from "./backend.js";
+import { ADAMW_INT8_BLOCK, type Backend, type FloatBuf } from "./backend.js";
 
 /** What a backend implementation provides: every kernel of the seam, unchecked. */
 export type Kernels<F extends FloatBuf> = Omit<Backend<F>, "name" | "bytesPerElement">;
@@ -254,6 +254,35 @@ export abstract class CheckedBackend<F extends FloatBuf> implements Backend<F> {
     if (!Number.isInteger(step) || step < 1 || step > INT32_MAX) throw new ShapeError(`${op}: step must be an integer >= 1, got ${step}`);
     for (const [name, buf] of [["param", param], ["grad", grad], ["m", m], ["v", v]] as const) need(op, name, buf, n);
     this.k.adamw(param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step);
+  }
+  adamwBf16(
+    param: F, grad: F, m: Uint16Array, v: Uint16Array, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+  ): void {
+    const op = "adamwBf16";
+    this.adamCheck(op, param, grad, n, step);
+    need(op, "m", m, n);
+    need(op, "v", v, n);
+    this.k.adamwBf16(param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step);
+  }
+  adamwInt8(
+    param: F, grad: F, m: Int8Array, v: Uint8Array, mScale: Float32Array, vScale: Float32Array, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+  ): void {
+    const op = "adamwInt8";
+    this.adamCheck(op, param, grad, n, step);
+    need(op, "m", m, n);
+    need(op, "v", v, n);
+    const blocks = Math.ceil(n / ADAMW_INT8_BLOCK);
+    need(op, `mScale (${blocks} blocks of ${ADAMW_INT8_BLOCK})`, mScale, blocks);
+    need(op, `vScale (${blocks} blocks of ${ADAMW_INT8_BLOCK})`, vScale, blocks);
+    this.k.adamwInt8(param, grad, m, v, mScale, vScale, n, lr, beta1, beta2, eps, weightDecay, step);
+  }
+  private adamCheck(op: string, param: F, grad: F, n: number, step: number): void {
+    ints(op, { n });
+    if (!Number.isInteger(step) || step < 1 || step > INT32_MAX) throw new ShapeError(`${op}: step must be an integer >= 1, got ${step}`);
+    need(op, "param", param, n);
+    need(op, "grad", grad, n);
   }
 
   // ---- packed no-grad weights ----

@@ -3,7 +3,7 @@
 // fallback when the native addon cannot be built. Clarity beats speed here: no blocking, no
 // threads, no cleverness. Shape validation is left to the callers in tensor/ (see backend.ts).
 import { bf16BitsToF32, f32ToBf16Bits } from "../io/dtypes.js";
-import type { Backend } from "./backend.js";
+import { ADAMW_INT8_BLOCK, type Backend } from "./backend.js";
 
 /** x rounded to float32, then to bfloat16 (nearest even), as a number. */
 function bf16(x: number): number {
@@ -433,6 +433,57 @@ export class ReferenceBackend implements Backend<Float64Array> {
       let acc = 0;
       for (let k = 0; k < K; k++) acc += x[i * K + k] * row[k];
       y[i * N + n] = acc;
+    }
+  }
+
+  adamwBf16(
+    param: Float64Array, grad: Float64Array, m: Uint16Array, v: Uint16Array, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+  ): void {
+    const c1 = 1 - Math.pow(beta1, step);
+    const c2 = 1 - Math.pow(beta2, step);
+    for (let i = 0; i < n; i++) {
+      const g = grad[i];
+      const mi = beta1 * bf16BitsToF32(m[i]) + (1 - beta1) * g;
+      const vi = beta2 * bf16BitsToF32(v[i]) + (1 - beta2) * g * g;
+      m[i] = f32ToBf16Bits(mi);
+      v[i] = f32ToBf16Bits(vi);
+      param[i] = param[i] * (1 - lr * weightDecay) - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
+    }
+  }
+
+  adamwInt8(
+    param: Float64Array, grad: Float64Array, m: Int8Array, v: Uint8Array, mScale: Float32Array, vScale: Float32Array, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+  ): void {
+    const c1 = 1 - Math.pow(beta1, step);
+    const c2 = 1 - Math.pow(beta2, step);
+    const B = ADAMW_INT8_BLOCK;
+    const mf = new Float64Array(B), vf = new Float64Array(B);
+    for (let b = 0; b * B < n; b++) {
+      const i0 = b * B, len = Math.min(B, n - i0);
+      let amax = 0, vmax = 0;
+      for (let j = 0; j < len; j++) {
+        const i = i0 + j, q = m[i];
+        const mOld = mScale[b] * Math.sign(q) * (q / 127) ** 2;
+        const vOld = vScale[b] * (v[i] / 255) ** 4;
+        const g = grad[i];
+        mf[j] = beta1 * mOld + (1 - beta1) * g;
+        vf[j] = beta2 * vOld + (1 - beta2) * g * g;
+        amax = Math.max(amax, Math.abs(mf[j]));
+        vmax = Math.max(vmax, vf[j]);
+        param[i] = param[i] * (1 - lr * weightDecay) - (lr * (mf[j] / c1)) / (Math.sqrt(vf[j] / c2) + eps);
+      }
+      // Scales are stored as float32 (the state format); codes come from the exact values.
+      mScale[b] = amax;
+      vScale[b] = vmax;
+      for (let j = 0; j < len; j++) {
+        const i = i0 + j;
+        const q = amax > 0 ? Math.min(127, Math.floor(127 * Math.sqrt(Math.abs(mf[j]) / amax) + 0.5)) : 0;
+        m[i] = mf[j] < 0 ? -q : q;
+        const u = vmax > 0 ? Math.min(255, Math.floor(255 * Math.sqrt(Math.sqrt(vf[j] / vmax)) + 0.5)) : 0;
+        v[i] = vf[j] > 0 && u < 1 ? 1 : u;
+      }
     }
   }
 }

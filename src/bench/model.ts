@@ -1,13 +1,14 @@
 // Steady-state speed of a model on a backend: training steps (forward, backward, clipping,
 // AdamW), forward-only evaluation, and KV-cached decoding. Random weights and random tokens;
 // warm-up steps are excluded so the numbers are what a long run sees. `precision` picks the
-// linear layers' matmul kernels (train and eval; decoding is always fp32).
+// linear layers' matmul kernels (train and eval; decoding is always fp32); `moments` and
+// `checkpointing` pick AdamW's moment storage and activation checkpointing for training.
 import type { Backend, FloatBuf } from "../backend/backend.js";
 import type { LlamaConfig } from "../models/config.js";
 import { parameterCount } from "../models/config.js";
 import { generate } from "../models/generate.js";
 import { LlamaModel } from "../models/llama.js";
-import { ADAMW_DEFAULTS, AdamW } from "../optim/adamw.js";
+import { ADAMW_DEFAULTS, AdamW, type MomentDtype } from "../optim/adamw.js";
 import { flopsPerToken } from "../scaling/flops.js";
 import { Engine, type Precision } from "../tensor/engine.js";
 import { Rng } from "../util/rng.js";
@@ -21,6 +22,10 @@ export interface ModelBenchOptions {
   peakFlops: number;
   /** Linear-layer matmul precision for train and eval (default fp32). */
   precision?: Precision;
+  /** Training: AdamW moment storage (default fp32). */
+  moments?: MomentDtype;
+  /** Training: recompute each layer's activations in backward (default false). */
+  checkpointing?: boolean;
 }
 
 export interface ModelBenchResult {
@@ -65,8 +70,8 @@ function finish<F extends FloatBuf>(be: Backend<F>, mode: ModelBenchResult["mode
 export function benchTrain<F extends FloatBuf>(be: Backend<F>, c: LlamaConfig, o: ModelBenchOptions): ModelBenchResult {
   const model = new LlamaModel(be, { ...c, maxSeq: Math.max(c.maxSeq, o.seq) });
   model.initialize(0);
-  const opt = new AdamW(be, model.params, ADAMW_DEFAULTS);
-  const e = new Engine(be, undefined, { precision: o.precision });
+  const opt = new AdamW(be, model.params, { ...ADAMW_DEFAULTS, moments: o.moments ?? "fp32" });
+  const e = new Engine(be, undefined, { precision: o.precision, checkpointing: o.checkpointing ?? false });
   const rng = new Rng(1);
   const times: number[] = [];
   const N = o.batch * o.seq;

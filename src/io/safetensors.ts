@@ -17,7 +17,7 @@ export const DTYPE_BYTES = {
 } as const;
 export type Dtype = keyof typeof DTYPE_BYTES;
 /** The dtypes writeSafetensors produces. */
-export type WriteDtype = "F32" | "F16" | "BF16" | "I32" | "I64";
+export type WriteDtype = "F32" | "F16" | "BF16" | "I32" | "I64" | "I8" | "U8";
 
 /** One tensor's header entry; begin/end are byte offsets into the data buffer (after the header). */
 export interface TensorInfo {
@@ -383,9 +383,9 @@ export interface TensorToWrite {
   /**
    * F32: Float32Array | Float64Array. F16/BF16: Float32Array | Float64Array (rounded to nearest
    * even; float64 goes through float32 first) or Uint16Array of ready 16-bit patterns.
-   * I32: Int32Array. I64: BigInt64Array | Int32Array.
+   * I32: Int32Array. I64: BigInt64Array | Int32Array. I8: Int8Array. U8: Uint8Array.
    */
-  data: Float32Array | Float64Array | Uint16Array | Int32Array | BigInt64Array;
+  data: Float32Array | Float64Array | Uint16Array | Int32Array | BigInt64Array | Int8Array | Uint8Array;
 }
 
 const CHUNK = 1 << 20; // elements converted per write, bounding extra memory to a few MiB
@@ -402,6 +402,8 @@ function checkTensor(where: string, t: TensorToWrite): number {
     : t.dtype === "F16" || t.dtype === "BF16" ? d instanceof Float32Array || d instanceof Float64Array || d instanceof Uint16Array
     : t.dtype === "I32" ? d instanceof Int32Array
     : t.dtype === "I64" ? d instanceof BigInt64Array || d instanceof Int32Array
+    : t.dtype === "I8" ? d instanceof Int8Array
+    : t.dtype === "U8" ? d instanceof Uint8Array
     : false;
   if (!ok) throw new ShapeError(`${where}: tensor "${t.name}" cannot be written as ${String(t.dtype)} from a ${d.constructor.name}`);
   return n * DTYPE_BYTES[t.dtype];
@@ -413,7 +415,7 @@ function writeTensorData(fd: number, t: TensorToWrite): void {
   const d = t.data;
   const direct =
     (t.dtype === "F32" && d instanceof Float32Array) || t.dtype === "I32" ||
-    (t.dtype === "I64" && d instanceof BigInt64Array) || d instanceof Uint16Array;
+    (t.dtype === "I64" && d instanceof BigInt64Array) || d instanceof Uint16Array || t.dtype === "I8" || t.dtype === "U8";
   if (direct) {
     writeAll(fd, asBytes(d));
     return;

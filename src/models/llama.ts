@@ -200,16 +200,27 @@ export class LlamaModel<Fb extends FloatBuf = FloatBuf> {
     let h = F.embedding(e, p("model.embed_tokens.weight"), ids);
     for (let l = 0; l < c.layers; l++) {
       const pre = `model.layers.${l}.`;
-      const a = F.rmsnorm(e, h, p(pre + "input_layernorm.weight"), c.normEps);
-      const q = F.rope(e, F.view(e, this.proj(e, a, pre + "self_attn.q_proj.weight"), [B, T, NH, HS]), this.rope, pos0);
-      const k = F.rope(e, F.view(e, this.proj(e, a, pre + "self_attn.k_proj.weight"), [B, T, NKV, HS]), this.rope, pos0);
-      const v = F.view(e, this.proj(e, a, pre + "self_attn.v_proj.weight"), [B, T, NKV, HS]);
-      const o = cache ? this.cachedAttention(e, q, k, v, cache, l) : F.attention(e, q, k, v);
-      h = F.add(e, h, this.proj(e, F.view(e, o, [B * T, NH * HS]), pre + "self_attn.o_proj.weight"));
-      const m = F.rmsnorm(e, h, p(pre + "post_attention_layernorm.weight"), c.normEps);
-      const g = this.proj(e, m, pre + "mlp.gate_proj.weight");
-      const u = this.proj(e, m, pre + "mlp.up_proj.weight");
-      h = F.add(e, h, this.proj(e, F.swiglu(e, g, u), pre + "mlp.down_proj.weight"));
+      const attention = (x: Tensor<Fb>) => {
+        const a = F.rmsnorm(e, x, p(pre + "input_layernorm.weight"), c.normEps);
+        const q = F.rope(e, F.view(e, this.proj(e, a, pre + "self_attn.q_proj.weight"), [B, T, NH, HS]), this.rope, pos0);
+        const k = F.rope(e, F.view(e, this.proj(e, a, pre + "self_attn.k_proj.weight"), [B, T, NKV, HS]), this.rope, pos0);
+        const v = F.view(e, this.proj(e, a, pre + "self_attn.v_proj.weight"), [B, T, NKV, HS]);
+        const o = cache ? this.cachedAttention(e, q, k, v, cache, l) : F.attention(e, q, k, v);
+        return F.add(e, x, this.proj(e, F.view(e, o, [B * T, NH * HS]), pre + "self_attn.o_proj.weight"));
+      };
+      const mlp = (r: Tensor<Fb>) => {
+        const m = F.rmsnorm(e, r, p(pre + "post_attention_layernorm.weight"), c.normEps);
+        const g = this.proj(e, m, pre + "mlp.gate_proj.weight");
+        const u = this.proj(e, m, pre + "mlp.up_proj.weight");
+        return F.add(e, r, this.proj(e, F.swiglu(e, g, u), pre + "mlp.down_proj.weight"));
+      };
+      // A decoder layer as engine blocks (tensor/engine.ts block()). Without gradients each half
+      // (attention, MLP) is a block whose output overwrites h in place and whose scratch is freed as
+      // it returns, so a forward holds the larger half's intermediates, not a whole layer's. With
+      // gradients the layer is one block: activation checkpointing keeps its input and recomputes
+      // it in backward (one sub-tape per layer, so gradients stay bit-identical).
+      if (e.gradEnabled) h = e.block(h, (x) => mlp(attention(x)));
+      else h = e.block(e.block(h, attention, true), mlp, true);
     }
     if (cache) cache.length += T;
     return F.rmsnorm(e, h, p("model.norm.weight"), c.normEps);

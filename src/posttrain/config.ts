@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { DECAY_SHAPES, SCHEDULE_KINDS, validateSchedule, type ScheduleConfig } from "../optim/schedule.js";
+import { MOMENT_DTYPES } from "../optim/adamw.js";
 import { PRECISIONS } from "../tensor/engine.js";
 import type { TrainConfig } from "../train/config.js";
 import { applyOverrides, parseConfig, schemaHelp } from "../util/schema.js";
@@ -19,6 +20,7 @@ const OPTIMIZER = z.strictObject({
   eps: z.number().gt(0).default(1e-8).describe("AdamW epsilon"),
   weight_decay: z.number().min(0).default(0).describe("decoupled weight decay"),
   grad_clip: z.number().min(0).default(1.0).describe("global gradient-norm clip (0 = off)"),
+  moments: z.enum(MOMENT_DTYPES).default("fp32").describe("AdamW moment storage: fp32, bf16 or int8 (as the training config's optimizer.moments; docs/training.md)"),
 });
 
 const SCHEDULE = z.strictObject({
@@ -46,6 +48,7 @@ const COMMON = {
   on_nonfinite: z.enum(["stop", "skip"]).default("stop").describe("NaN/Inf loss: stop, or skip the update"),
   threads: posInt("kernel threads (default: all cores)").optional(),
   precision: z.enum(PRECISIONS).default("fp32").describe("linear-layer matmuls: fp32 or bf16"),
+  activation_checkpointing: z.boolean().default(false).describe("recompute each decoder layer's activations in backward (less memory, bit-identical gradients)"),
 };
 
 const DATA = {
@@ -134,7 +137,7 @@ export function toTrainConfig(kind: "sft" | "dpo", c: SftConfig | DpoConfig, ste
     name: c.name!, seed: c.seed, tokenizer: undefined,
     model: { from: c.model.from, max_seq: c.model.max_seq },
     data: { dir: "", max_epochs: Math.max(1, Math.ceil(dataEpochs)), stages: [{ name: kind, tokens: steps * tokensPerStep, mixture: { [kind]: 1 }, startStep: 0, endStep: steps }] },
-    optimizer: { lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weight_decay: o.weight_decay, decay_norms: false, decay_embeddings: true, grad_clip: o.grad_clip },
+    optimizer: { lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weight_decay: o.weight_decay, decay_norms: false, decay_embeddings: true, grad_clip: o.grad_clip, moments: o.moments },
     schedule,
     batch: { seq_len: seqLen, micro_batch: micro, tokens_per_step: tokensPerStep, accumulation: perStep / micro },
     eval: { every: c.eval.every, tokens: 1, tasks: [], task_limit: 1 },
@@ -144,9 +147,15 @@ export function toTrainConfig(kind: "sft" | "dpo", c: SftConfig | DpoConfig, ste
     on_nonfinite: c.on_nonfinite,
     threads: c.threads,
     precision: c.precision,
+    activation_checkpointing: c.activation_checkpointing,
     steps,
-    // Everything numbers-relevant of the post-training config is part of the run's config hash.
-    posttrain: { kind, ...structuredClone(c), name: undefined, eval: undefined, checkpoint: undefined, log: undefined, threads: undefined, precision: undefined },
+    // Everything numbers-relevant of the post-training config is part of the run's config hash;
+    // activation checkpointing is not (bit-identical gradients), and fp32 moments (the default)
+    // leave the hash as it was before the key existed.
+    posttrain: {
+      kind, ...structuredClone(c), name: undefined, eval: undefined, checkpoint: undefined, log: undefined, threads: undefined, precision: undefined,
+      activation_checkpointing: undefined, optimizer: o.moments === "fp32" ? { ...o, moments: undefined } : o,
+    },
   };
   return cfg as unknown as TrainConfig;
 }

@@ -36,15 +36,23 @@ export interface TrainerState {
   ranks?: number;
 }
 
-/** Named float buffers saved next to the model (e.g. m and v, SWA sums, EMA weights). */
-export type ExtraBuffers = Record<string, Float32Array | Float64Array>;
+/**
+ * Named buffers saved next to the model (AdamW moments, SWA sums, EMA weights), each in its own
+ * storage dtype: float buffers as F32, bf16 bit patterns (Uint16Array) as BF16, 8-bit codes as
+ * I8/U8, so a resume restores exactly the bits that were saved.
+ */
+export type ExtraBuffers = Record<string, Float32Array | Float64Array | Uint16Array | Int8Array | Uint8Array>;
+
+function dtypeOf(b: ExtraBuffers[string]): "F32" | "BF16" | "I8" | "U8" {
+  return b instanceof Uint16Array ? "BF16" : b instanceof Int8Array ? "I8" : b instanceof Uint8Array ? "U8" : "F32";
+}
 
 /** Write a checkpoint atomically. */
 export function saveCheckpoint<F extends FloatBuf>(
   runDir: string, model: LlamaModel<F>, state: TrainerState, optimizer: ExtraBuffers, averages: ExtraBuffers, save: SaveOptions = {},
 ): string {
   const final = checkpointDir(runDir, state.step);
-  const toTensors = (bufs: ExtraBuffers) => Object.entries(bufs).map(([name, data]) => ({ name, dtype: "F32" as const, shape: [data.length], data }));
+  const toTensors = (bufs: ExtraBuffers) => Object.entries(bufs).map(([name, data]) => ({ name, dtype: dtypeOf(data), shape: [data.length], data }));
   writeDirAtomic(final, (tmp) => {
     writeModelFiles(model, tmp, save);
     writeSafetensors(path.join(tmp, OPTIMIZER_FILE), toTensors(optimizer));
@@ -75,9 +83,19 @@ export function loadBuffers(file: string, into: ExtraBuffers): void {
     for (const [name, dst] of Object.entries(into)) {
       const info = f.tensors.get(name);
       if (!info) throw new CheckpointError(`${file}: missing tensor "${name}"`, "the checkpoint was written by a different run configuration");
-      const src = f.read(name);
-      if (src.length !== dst.length) throw new CheckpointError(`${file}: tensor "${name}" has ${src.length} values, expected ${dst.length}`);
-      dst.set(src);
+      const want = dtypeOf(dst);
+      if (info.dtype !== want) {
+        throw new CheckpointError(`${file}: tensor "${name}" is stored as ${info.dtype}, this run keeps it as ${want}`, "resume with the optimizer.moments setting the checkpoint was written with");
+      }
+      if (want === "F32") {
+        const src = f.read(name);
+        if (src.length !== dst.length) throw new CheckpointError(`${file}: tensor "${name}" has ${src.length} values, expected ${dst.length}`);
+        dst.set(src);
+      } else {
+        const raw = f.readRaw(name);
+        if (raw.byteLength !== dst.byteLength) throw new CheckpointError(`${file}: tensor "${name}" has ${raw.byteLength} bytes, expected ${dst.byteLength}`);
+        new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(raw);
+      }
     }
   } finally {
     f.close();

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { DECAY_SHAPES, SCHEDULE_KINDS, validateSchedule, type ScheduleConfig } from "../optim/schedule.js";
 import { PRESETS } from "../models/presets.js";
+import { MOMENT_DTYPES } from "../optim/adamw.js";
 import { PRECISIONS } from "../tensor/engine.js";
 import { applyOverrides, parseConfig, schemaHelp } from "../util/schema.js";
 
@@ -67,6 +68,7 @@ export const TRAIN_SCHEMA = z.strictObject({
     decay_norms: z.boolean().default(false).describe("apply weight decay to norm weights"),
     decay_embeddings: z.boolean().default(true).describe("apply weight decay to the embedding/head"),
     grad_clip: z.number().min(0).default(1.0).describe("global gradient-norm clip (0 = off)"),
+    moments: z.enum(MOMENT_DTYPES).default("fp32").describe("AdamW moment storage: fp32 (8 bytes/param), bf16 (4: rounded to nearest even) or int8 (≈2.03: blocks of 256, companded codes with one fp32 scale per block; docs/training.md)"),
   }),
   schedule: z.strictObject({
     kind: z.enum(SCHEDULE_KINDS as [string, ...string[]]).default("wsd"),
@@ -108,6 +110,7 @@ export const TRAIN_SCHEMA = z.strictObject({
   }).prefault({}),
   on_nonfinite: z.enum(["stop", "skip"]).default("stop").describe("what to do with a NaN/Inf loss: stop, or skip the update (the run still ends with its checkpoint)"),
   threads: posInt("kernel threads (default: all cores)").optional(),
+  activation_checkpointing: z.boolean().default(false).describe("recompute each decoder layer's activations in backward instead of keeping them (less memory, ~1/3 more compute; gradients are bit-identical)"),
   precision: z.enum(PRECISIONS).default("fp32").describe("linear-layer matmuls: fp32, or bf16 inputs with fp32 accumulation (weights, grads, optimizer stay fp32)"),
   // Data parallelism under mpirun/srun (train/parallel.ts); not part of the run's identity.
   parallel: z.strictObject({

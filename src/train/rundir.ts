@@ -39,9 +39,15 @@ export interface ResolvedRunFile {
 
 /** The numbers-relevant part of a config, hashed to detect a run directory from another config. */
 export function configHash(cfg: TrainConfig): string {
-  const { name: _n, eval: _e, checkpoint: _c, log: _l, threads: _t, parallel: _p, precision, ...rest } = cfg;
-  // fp32 (the default) leaves the hash as it was before the precision key existed.
+  // activation_checkpointing changes memory, not numbers (bit-identical gradients): not identity.
+  const { name: _n, eval: _e, checkpoint: _c, log: _l, threads: _t, parallel: _p, activation_checkpointing: _a, precision, ...rest } = cfg;
+  // fp32 (the default) leaves the hash as it was before the precision key existed; the same for
+  // the optimizer's moment storage.
   if (precision && precision !== "fp32") (rest as Record<string, unknown>).precision = precision;
+  if (rest.optimizer?.moments === "fp32") {
+    const { moments: _m, ...opt } = rest.optimizer;
+    (rest as Record<string, unknown>).optimizer = opt;
+  }
   return createHash("sha256").update(JSON.stringify(rest)).digest("hex").slice(0, 16);
 }
 

@@ -136,6 +136,7 @@ export class Trainer<Bt = TokenBatch> {
     this.opt = new AdamW(be, this.model.params, {
       beta1: cfg.optimizer.beta1, beta2: cfg.optimizer.beta2, eps: cfg.optimizer.eps, weightDecay: cfg.optimizer.weight_decay,
       decayNorms: cfg.optimizer.decay_norms, decayEmbeddings: cfg.optimizer.decay_embeddings, gradClip: cfg.optimizer.grad_clip,
+      moments: cfg.optimizer.moments,
     });
     this.averager = new WeightAverager(this.model.params, cfg.averaging);
     this.schedule = opts.schedule ?? makeSchedule(cfg.schedule);
@@ -270,7 +271,7 @@ export class Trainer<Bt = TokenBatch> {
   async run(signal?: AbortSignal): Promise<TrainSummary> {
     const cfg = this.cfg;
     const { tokens_per_step, seq_len } = cfg.batch;
-    const e = new Engine(this.be, undefined, { precision: cfg.precision ?? "fp32" });
+    const e = new Engine(this.be, undefined, { precision: cfg.precision ?? "fp32", checkpointing: cfg.activation_checkpointing ?? false });
     const flops = flopsPerToken(this.modelConfig, seq_len);
     const stageEval: TrainSummary["stageEval"] = {};
     let lastCkpt = this.resumedFrom !== undefined && this.run_.runDir.checkpoints().includes(this.step) ? this.run_.runDir.checkpointDir(this.step) : "";

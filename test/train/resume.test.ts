@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { makeShardDir, writeRunConfig } from "./fixture.js";
 import { runSmol, smolArgv } from "../helpers.js";
 import { readMetrics } from "../../src/train/metrics.js";
+import { openSafetensors } from "../../src/io/safetensors.js";
 
 const data = await makeShardDir();
 const root = path.dirname(data);
@@ -17,15 +18,15 @@ const writeConfig = (name: string, extra: Record<string, unknown> = {}) => write
 
 const losses = (dir: string) => readMetrics(path.join(dir, "metrics.jsonl")).filter((r) => r.type === "train").map((r) => [r.step, r.loss]);
 
-test("SIGKILLed run resumes bit-identically", async () => {
-  const cfg = writeConfig("resume");
-  const full = path.join(root, "full");
+async function killAndResume(name: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const cfg = writeConfig(name, extra);
+  const full = path.join(root, `${name}-full`);
   const r = await runSmol(["train", cfg, "--run-dir", full]);
   assert.equal(r.code, 0, r.stderr);
   const want = losses(full);
   assert.equal(want.length, 20);
 
-  const killed = path.join(root, "killed");
+  const killed = path.join(root, `${name}-killed`);
   for (const killAfterLines of [4, 11]) {
     const [cmd, ...pre] = smolArgv();
     const child = spawn(cmd, [...pre, "train", cfg, "--run-dir", killed], { stdio: "ignore" });
@@ -46,6 +47,37 @@ test("SIGKILLed run resumes bit-identically", async () => {
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr + again.stdout, /resuming from step \d+/);
   assert.deepEqual(losses(killed), want);
+  return full;
+}
+
+test("SIGKILLed run resumes bit-identically", async () => {
+  await killAndResume("resume");
+});
+
+// Reduced-precision AdamW moments are saved in their storage dtype (BF16 bit patterns; I8/U8 codes
+// plus F32 block scales), so a resume restores the same bits; activation checkpointing changes
+// memory only, so its losses equal the plain run's.
+test("SIGKILLed runs with bf16 and int8 moments (int8 with activation checkpointing) resume bit-identically", async () => {
+  const bf = await killAndResume("resume-bf16", { optimizer: { lr: 0.01, moments: "bf16" } });
+  const i8 = await killAndResume("resume-int8", { optimizer: { lr: 0.01, moments: "int8" }, activation_checkpointing: true });
+  const dtypes = (dir: string) => {
+    const f = openSafetensors(path.join(dir, "step-20", "optimizer.safetensors"));
+    try {
+      return Object.fromEntries([...f.tensors.entries()].map(([k, t]) => [k, t.dtype]));
+    } finally {
+      f.close();
+    }
+  };
+  assert.deepEqual(dtypes(bf), { "m.0": "BF16", "v.0": "BF16" });
+  assert.deepEqual(dtypes(i8), { "m.0": "I8", "v.0": "U8", "m_scale.0": "F32", "v_scale.0": "F32" });
+  // Without checkpointing the int8 run logs the very same losses.
+  const cfg = writeConfig("int8-plain", { optimizer: { lr: 0.01, moments: "int8" } });
+  const plain = path.join(root, "int8-plain");
+  const r = await runSmol(["train", cfg, "--run-dir", plain]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(losses(plain), losses(i8));
+  // The moment formats change the trajectory (they are not silently fp32).
+  assert.notDeepEqual(losses(bf), losses(i8));
 });
 
 test("a cooldown branch equals a WSD run decaying from the branch step", async () => {

@@ -4,6 +4,7 @@ import { squareShapes, timeGemm, trainingShapes, type GemmResult } from "../../b
 import { benchEval, benchGenerate, benchTrain, type ModelBenchResult } from "../../bench/model.js";
 import { findPreset } from "../../models/presets.js";
 import { parseModelSpec } from "../../models/shape.js";
+import { MOMENT_DTYPES, type MomentDtype } from "../../optim/adamw.js";
 import { PRECISIONS, type Precision } from "../../tensor/engine.js";
 import { cliBackend } from "../backend.js";
 import { numberOpt, parseCommandArgs, type Command } from "../command.js";
@@ -29,11 +30,14 @@ Options:
   --warmup N (default 2)  --peak GFLOPS
   --precision fp32|bf16 (default fp32; train and eval): bf16 rounds the linear layers' matmul
       inputs to bfloat16 and accumulates in fp32; weights, gradients and AdamW stay fp32
+  --moments fp32|bf16|int8 (train; default fp32): AdamW moment storage (optimizer.moments)
+  --activation-checkpointing (train): recompute each layer's activations in backward
 
 Examples:
   smol bench gemm --threads 1
   smol bench train --model research-7m --seq 256 --batch 16
-  smol bench train --model research-7m --seq 256 --batch 16 --precision bf16`;
+  smol bench train --model research-7m --seq 256 --batch 16 --precision bf16
+  smol bench train --model smollm2-1.7b --seq 512 --batch 1 --steps 2 --warmup 1 --moments int8 --activation-checkpointing`;
 
 export const command: Command = {
   name: "bench",
@@ -44,7 +48,8 @@ export const command: Command = {
     const { values } = parseCommandArgs(`bench ${sub ?? ""}`.trim(), argv.slice(1), {
       threads: { type: "string" }, json: { type: "boolean" }, sizes: { type: "string" }, model: { type: "string" },
       seq: { type: "string" }, batch: { type: "string" }, steps: { type: "string" }, warmup: { type: "string" },
-      precision: { type: "string" }, peak: { type: "string" },
+      precision: { type: "string" }, peak: { type: "string" }, moments: { type: "string" },
+      "activation-checkpointing": { type: "boolean" },
     });
     const be = cliBackend();
     const threads = numberOpt("bench", "threads", values.threads, { int: true, min: 1 });
@@ -66,6 +71,10 @@ export const command: Command = {
       const precision = String(values.precision ?? "fp32") as Precision;
       if (!PRECISIONS.includes(precision)) throw new UsageError(`bench ${sub}: --precision must be one of ${PRECISIONS.join(", ")}, got "${precision}"`);
       if (sub === "generate" && precision !== "fp32") throw new UsageError("bench generate: decoding runs in fp32 only; drop --precision or use bench eval");
+      const moments = String(values.moments ?? "fp32") as MomentDtype;
+      if (!MOMENT_DTYPES.includes(moments)) throw new UsageError(`bench ${sub}: --moments must be one of ${MOMENT_DTYPES.join(", ")}, got "${moments}"`);
+      const checkpointing = values["activation-checkpointing"] === true;
+      if (sub !== "train" && (values.moments !== undefined || checkpointing)) throw new UsageError(`bench ${sub}: --moments and --activation-checkpointing apply to bench train only`);
       const { name, config } = parseModelSpec(String(values.model));
       const o = {
         seq: numberOpt("bench", "seq", values.seq, { int: true, min: 1 }) ?? 256,
@@ -73,11 +82,11 @@ export const command: Command = {
         steps: numberOpt("bench", "steps", values.steps, { int: true, min: 1 }) ?? (sub === "generate" ? 64 : 5),
         warmup: numberOpt("bench", "warmup", values.warmup, { int: true, min: 0 }) ?? 2,
         peakFlops: (numberOpt("bench", "peak", values.peak, { min: 1 }) ?? (precision === "bf16" ? 455 : 228)) * 1e9,
-        precision,
+        precision, moments, checkpointing,
       };
       const run = sub === "train" ? benchTrain : sub === "eval" ? benchEval : benchGenerate;
       const r: ModelBenchResult = run(be, config, o);
-      if (values.json) console.log(JSON.stringify({ model: name, backend: be.name, precision, ...r }));
+      if (values.json) console.log(JSON.stringify({ model: name, backend: be.name, precision, ...(sub === "train" ? { moments, activationCheckpointing: checkpointing } : {}), ...r }));
       else {
         console.log(table(["model", "mode", "precision", "params", "threads", "seq×batch", "tokens/s", "step ms", "GFLOP/s", "MFU", "peak RSS MiB"], [
           [name, r.mode, precision, r.params, r.threads, `${r.seq}×${r.batch}`, r.tokensPerS, r.stepSeconds * 1e3, r.gflops, `${fmtNum(r.mfu * 100)}%`, r.peakRssMiB],
