@@ -38,6 +38,8 @@ Options:
   --python PATH        python with torch (default: python3 on PATH if its torch is 2.x, else
                        /usr/bin/python3 with Debian's python3-torch 1.13; the table says which)
   --no-profile         skip the per-op profile of a training step (bench/profile-step.mjs)
+  --cpu-time           time train/eval steps by process CPU time in both implementations (needs
+                       --threads 1; generate stays wall time): robust on a shared machine
 
 Example:
   bench/compare.sh --quick`;
@@ -234,7 +236,7 @@ async function main() {
     options: {
       quick: { type: "boolean" }, threads: { type: "string" }, repeats: { type: "string" }, configs: { type: "string" },
       modes: { type: "string" }, peak: { type: "string" }, timeout: { type: "string" }, out: { type: "string" },
-      python: { type: "string" }, "no-profile": { type: "boolean" }, help: { type: "boolean", short: "h" },
+      python: { type: "string" }, "no-profile": { type: "boolean" }, "cpu-time": { type: "boolean" }, help: { type: "boolean", short: "h" },
       torch: { type: "string" }, smol: { type: "string" }, "peak-bf16": { type: "string" },
     },
     strict: true,
@@ -242,6 +244,8 @@ async function main() {
   if (values.help) return void console.log(HELP);
   const quick = !!values.quick;
   const threadList = String(values.threads ?? "2").split(",").map((t) => intOpt("threads", t.trim(), 2));
+  const cpuTime = !!values["cpu-time"];
+  if (cpuTime && threadList.some((t) => t !== 1)) throw new CliError("--cpu-time needs --threads 1 (process CPU time is a step's time only on one thread)");
   const repeats = intOpt("repeats", values.repeats, quick ? 1 : 2);
   const configs = values.configs ? listOpt("configs", values.configs, CONFIGS.map((c) => c.key)).map((k) => CONFIGS.find((c) => c.key === k)) : CONFIGS;
   const modes = values.modes ? listOpt("modes", values.modes, MODES) : MODES;
@@ -346,7 +350,7 @@ async function main() {
         const { steps, warmup } = stepsFor(c, mode);
         const peak = peakFor(t);
         const common = ["--model", c.model, "--seq", String(c.seq), "--steps", String(steps), "--threads", String(t), "--peak", peak.toFixed(1), "--json"];
-        if (mode !== "generate") common.push("--batch", String(c.batch), "--warmup", String(warmup));
+        if (mode !== "generate") common.push("--batch", String(c.batch), "--warmup", String(warmup), ...(cpuTime ? ["--cpu-time"] : []));
         // Variants: SmolLab fp32 / bf16, PyTorch fp32 eager / bf16 autocast / torch.compile (fp32).
         const variants = [];
         for (const pr of smolPrecisions) {
@@ -440,6 +444,7 @@ async function main() {
   const via = process.env.SMOL_COMPARE_SH ? "bench/compare.sh" : "node bench/compare.mjs";
   const notes = [
     quick ? "**Quick run (`--quick`): few steps and one repeat — indicative only.**" : "",
+    cpuTime ? "**Train and eval steps timed by process CPU time (`--cpu-time`, 1 thread): time the scheduler gave to other processes is not counted; generate rows are wall time.**" : "",
     busy ? `**The machine was not idle (load average ${load0[0].toFixed(2)} at start, ${load1[0].toFixed(2)} at end on ${m.cpus} CPUs): other processes shared the cores, so these numbers are noisy and not final.**` : "",
   ].filter(Boolean);
   let md = [

@@ -212,6 +212,7 @@ def run(a):
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    clock = time.process_time if a.cpu_time else time.perf_counter  # train/eval steps only
     c = parse_model(a.model)
     mode = a.mode
     steps = a.steps if a.steps is not None else (64 if mode == "generate" else 5)
@@ -246,7 +247,7 @@ def run(a):
         N = a.batch * a.seq
         for s in range(a.warmup + steps):
             ids = torch.randint(0, c["vocab"], (a.batch, a.seq + 1), generator=g)
-            t0 = time.perf_counter()
+            t0 = clock()
             opt.zero_grad(set_to_none=True)
             with amp():
                 logits = fwd(ids[:, :-1])
@@ -255,7 +256,7 @@ def run(a):
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             if s >= a.warmup:
-                times.append(time.perf_counter() - t0)
+                times.append(clock() - t0)
         step, tokens, flops, batch = median(times), N, N * fpt["train"], a.batch
     elif mode == "eval":
         model.eval()
@@ -263,10 +264,10 @@ def run(a):
         with torch.no_grad(), amp():
             for s in range(a.warmup + steps):
                 ids = torch.randint(0, c["vocab"], (a.batch, a.seq), generator=g)
-                t0 = time.perf_counter()
+                t0 = clock()
                 fwd(ids)
                 if s >= a.warmup:
-                    times.append(time.perf_counter() - t0)
+                    times.append(clock() - t0)
         step, tokens, flops, batch = median(times), N, N * fpt["forward"], a.batch
     else:  # generate: batch 1, KV cache, greedy; per-token time of the decode loop after a prefill
         model.eval()
@@ -347,6 +348,8 @@ def main(argv):
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                     help="fp32 (default) or bf16 autocast (torch.autocast('cpu', dtype=torch.bfloat16))")
     ap.add_argument("--compile", action="store_true", help="torch.compile the model (train, eval)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="train/eval with --threads 1: time steps by process CPU time (time.process_time)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     a = ap.parse_args(argv)
     if a.mode == "check":
@@ -363,6 +366,8 @@ def main(argv):
         raise UsageError(f"--steps must be a positive integer, got {a.steps}")
     if a.warmup < 0:
         raise UsageError(f"--warmup must be >= 0, got {a.warmup}")
+    if a.cpu_time and (a.mode not in ("train", "eval") or a.threads != 1):
+        raise UsageError("--cpu-time needs train or eval with --threads 1 (process CPU time is a step's time only on one thread)")
     if a.mode == "flops":
         print(json.dumps({"model": a.model, "seq": a.seq, **flops_per_token(parse_model(a.model), a.seq)}))
         return 0

@@ -29,6 +29,8 @@ Options:
   --warmup N (default 2)  --peak GFLOPS
   --precision fp32|bf16 (default fp32; train and eval): bf16 rounds the linear layers' matmul
       inputs to bfloat16 and accumulates in fp32; weights, gradients and AdamW stay fp32
+  --cpu-time (train and eval, with --threads 1): time steps by process CPU time instead of wall
+      time, so a shared machine's other processes do not inflate them
 
 Examples:
   smol bench gemm --threads 1
@@ -44,7 +46,7 @@ export const command: Command = {
     const { values } = parseCommandArgs(`bench ${sub ?? ""}`.trim(), argv.slice(1), {
       threads: { type: "string" }, json: { type: "boolean" }, sizes: { type: "string" }, model: { type: "string" },
       seq: { type: "string" }, batch: { type: "string" }, steps: { type: "string" }, warmup: { type: "string" },
-      precision: { type: "string" }, peak: { type: "string" },
+      precision: { type: "string" }, peak: { type: "string" }, "cpu-time": { type: "boolean" },
     });
     const be = cliBackend();
     const threads = numberOpt("bench", "threads", values.threads, { int: true, min: 1 });
@@ -66,6 +68,7 @@ export const command: Command = {
       const precision = String(values.precision ?? "fp32") as Precision;
       if (!PRECISIONS.includes(precision)) throw new UsageError(`bench ${sub}: --precision must be one of ${PRECISIONS.join(", ")}, got "${precision}"`);
       if (sub === "generate" && precision !== "fp32") throw new UsageError("bench generate: decoding runs in fp32 only; drop --precision or use bench eval");
+      if (values["cpu-time"] && (sub === "generate" || threads !== 1)) throw new UsageError(`bench ${sub}: --cpu-time needs train or eval with --threads 1`, "process CPU time is a step's time only when one thread runs it");
       const { name, config } = parseModelSpec(String(values.model));
       const o = {
         seq: numberOpt("bench", "seq", values.seq, { int: true, min: 1 }) ?? 256,
@@ -74,6 +77,7 @@ export const command: Command = {
         warmup: numberOpt("bench", "warmup", values.warmup, { int: true, min: 0 }) ?? 2,
         peakFlops: (numberOpt("bench", "peak", values.peak, { min: 1 }) ?? (precision === "bf16" ? 455 : 228)) * 1e9,
         precision,
+        now: values["cpu-time"] ? () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e3; } : undefined,
       };
       const run = sub === "train" ? benchTrain : sub === "eval" ? benchEval : benchGenerate;
       const r: ModelBenchResult = run(be, config, o);
