@@ -1,11 +1,13 @@
 // The default kernel thread count (src/backend/threads.ts): cgroup v1/v2 CPU quotas parsed from
-// fake /sys/fs/cgroup trees, and the default never above the affinity mask.
+// fake /sys/fs/cgroup trees, the default never above the affinity mask, and the local job queue
+// (src/jobs/local.ts) splitting the same total.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { cgroupCpuLimit, defaultThreadCount, parseCfsQuota, parseCpuMax } from "../../src/backend/threads.js";
+import { totalThreads } from "../../src/jobs/local.js";
 
 function tree(files: Record<string, string>): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "smol-cg-"));
@@ -36,5 +38,21 @@ describe("backend threads: cgroup CPU quota", () => {
   it("the default is at least 1 and at most the affinity mask", () => {
     const n = defaultThreadCount();
     assert.ok(n >= 1 && n <= os.availableParallelism(), `got ${n}`);
+  });
+  it("a local job queue splits the same total as the backend's pool: SMOL_THREADS, else OMP_NUM_THREADS, else the default", () => {
+    const saved = { smol: process.env.SMOL_THREADS, omp: process.env.OMP_NUM_THREADS };
+    const restore = (k: string, v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v));
+    try {
+      process.env.SMOL_THREADS = "6";
+      process.env.OMP_NUM_THREADS = "4,2";
+      assert.equal(totalThreads(), 6);
+      delete process.env.SMOL_THREADS;
+      assert.equal(totalThreads(), 4);
+      delete process.env.OMP_NUM_THREADS;
+      assert.equal(totalThreads(), defaultThreadCount());
+    } finally {
+      restore("SMOL_THREADS", saved.smol);
+      restore("OMP_NUM_THREADS", saved.omp);
+    }
   });
 });
