@@ -5,7 +5,7 @@
 // Benchmark tooling only (no src/ changes); needs `npm run build` first.
 //
 // Usage: node bench/profile-step.mjs [--model PRESET|SHAPE] [--seq 256] [--batch 16] [--steps 3]
-//          [--warmup 1] [--threads N] [--top 15] [--json] [--out FILE.md]
+//          [--warmup 1] [--threads N] [--top 15] [--precision fp32|bf16] [--cpu-time] [--json] [--out FILE.md]
 // Example: node bench/profile-step.mjs --model research-7m --threads 2 --out bench/results/profile-step.md
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -20,6 +20,10 @@ Options:
   --model PRESET|SHAPE  model (default research-7m), e.g. vocab=8192,d=256,layers=6,heads=8,kv=4,ffn=768
   --seq T (default 256)  --batch B (default 16)  --steps N measured steps (default 3)
   --warmup N (default 1)  --threads N (default: the backend's)  --top N matmul shapes shown (default 15)
+  --precision fp32|bf16  linear-layer matmul precision (default fp32)
+  --cpu-time  time calls by process CPU time (user + system), not wall time: on a shared machine
+           this ignores time the scheduler gives to others; exact for 1 thread, a sum over
+           threads (so "ms" = CPU-ms) with more
   --json   print one JSON object instead of tables
   --out F  also write the markdown tables to F (atomically)
 
@@ -54,6 +58,7 @@ function posInt(name, v, dflt, min = 1) {
  * A Proxy over `be` timing each method call. Calls run with `this` = the real backend, so a
  * method's internal helper calls are not counted twice. Only calls inside the window count.
  */
+let clock = () => performance.now();
 function profiled(be, hooks) {
   const wrappers = new Map();
   return new Proxy(be, {
@@ -64,12 +69,12 @@ function profiled(be, hooks) {
       if (!w) {
         w = (...args) => {
           hooks.before(prop, args);
-          const t0 = performance.now();
+          const t0 = clock();
           let out;
           try {
             out = v.apply(target, args);
           } finally {
-            hooks.after(prop, args, performance.now() - t0, out);
+            hooks.after(prop, args, clock() - t0, out);
           }
           return out;
         };
@@ -91,7 +96,8 @@ async function main() {
     options: {
       model: { type: "string" }, seq: { type: "string" }, batch: { type: "string" }, steps: { type: "string" },
       warmup: { type: "string" }, threads: { type: "string" }, top: { type: "string" }, json: { type: "boolean" },
-      out: { type: "string" }, help: { type: "boolean", short: "h" },
+      out: { type: "string" }, help: { type: "boolean", short: "h" }, precision: { type: "string" },
+      "cpu-time": { type: "boolean" },
     },
     strict: true,
   });
@@ -102,7 +108,10 @@ async function main() {
   const o = {
     seq: posInt("seq", values.seq, 256), batch: posInt("batch", values.batch, 16),
     steps: posInt("steps", values.steps, 3), warmup: posInt("warmup", values.warmup, 1, 0), peakFlops: 228e9,
+    precision: values.precision ?? "fp32",
   };
+  if (!["fp32", "bf16"].includes(o.precision)) throw new CliError(`--precision: fp32 or bf16, got "${o.precision}"`);
+  if (values["cpu-time"]) clock = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e3; };
   const top = posInt("top", values.top, 15);
   const { benchTrain, computeFlopsPerToken } = await importDist("bench/model.js");
   const { parseModelSpec } = await importDist("models/shape.js");
@@ -132,12 +141,12 @@ async function main() {
           state = "measure";
           ops.clear();
           mms.clear();
-          tStart = performance.now();
+          tStart = clock();
         }
       }
       if (state === "measure" && (op === "getThreads" || op === "nativeBytes")) {
         state = "done"; // benchTrain's finish(): the timed loop is over
-        tEnd = performance.now();
+        tEnd = clock();
       }
     },
     after(op, args, ms, out) {
@@ -147,9 +156,9 @@ async function main() {
       s.ms += ms;
       s.calls++;
       ops.set(op, s);
-      if (op === "matmul") {
+      if (op === "matmul" || op === "matmulBf16") {
         const [, , , M, N, K, tA, tB, acc, batch] = args;
-        const key = `${tA ? "T" : "N"}${tB ? "T" : "N"}${acc ? "+" : ""} ${M}×${N}×${K}${batch > 1 ? ` ×${batch}` : ""}`;
+        const key = `${op === "matmulBf16" ? "bf16 " : ""}${tA ? "T" : "N"}${tB ? "T" : "N"}${acc ? "+" : ""} ${M}×${N}×${K}${batch > 1 ? ` ×${batch}` : ""}`;
         const m = mms.get(key) ?? { ms: 0, calls: 0, flop: 0 };
         m.ms += ms;
         m.calls++;
@@ -158,9 +167,9 @@ async function main() {
       }
     },
   };
-  tAll0 = performance.now();
+  tAll0 = clock();
   const res = benchTrain(profiled(be, hooks), config, o);
-  if (state !== "done") tEnd = performance.now();
+  if (state !== "done") tEnd = clock();
   const exact = boundaries === o.warmup + o.steps && tStart > 0;
   if (!exact) tStart = tAll0;
   const windowMs = tEnd - tStart;
@@ -185,7 +194,7 @@ async function main() {
   } else {
     const f1 = (x) => x.toFixed(1), f2 = (x) => x.toFixed(2);
     const md = [
-      `Per-op profile of one SmolLab training step: ${name}, ${o.seq}×${o.batch} tokens, ${res.threads} threads, backend ${be.name}${be.isa ? ` (${be.isa})` : ""}.`,
+      `Per-op profile of one SmolLab training step: ${name}, ${o.seq}×${o.batch} tokens, ${res.threads} threads, backend ${be.name}${be.isa ? ` (${be.isa})` : ""}, precision ${o.precision}${values["cpu-time"] ? ", timed by process CPU time" : ""}.`,
       `Mean over ${nSteps} step(s)${exact ? ` after ${o.warmup} warm-up step(s)` : " INCLUDING warm-up (step boundaries not detected)"}: ` +
         `${f1(stepMs)} ms/step with timing (median ${f1(res.stepSeconds * 1e3)} ms in benchTrain), ${f1(summary.gflopsProfiled)} GFLOP/s of model FLOPs.`,
       "",

@@ -1,7 +1,13 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """PyTorch reference for `smol bench train|eval|generate`: the same Llama architecture, optimizer and
-measurement in plain PyTorch (fp32, CPU), printing the same JSON fields, so bench/compare.mjs can put
-both side by side. Benchmark-only: needs Debian's python3-torch, never used by tests or users.
+measurement in plain PyTorch (CPU), printing the same JSON fields, so bench/compare.mjs can put
+both side by side. Benchmark-only: needs PyTorch (2.x preferred; Debian's python3-torch 1.13 works),
+never used by tests or users.
+
+Variants (issue 21): --precision fp32 (eager) | bf16 (the forward and loss under
+torch.autocast("cpu", dtype=torch.bfloat16): bf16 matmuls with fp32 weights, as SmolLab's
+--precision bf16), and --compile (torch.compile of the model, train and eval only; a compile
+failure is reported as {"error": ...} with exit status 3, so bench/compare.mjs can say so).
 
 Architecture (docs/references.md §1): pre-norm Llama, RMSNorm in fp32 (eps 1e-5), rotate-half RoPE
 (theta 10000), grouped-query attention by repeating KV heads, SwiGLU MLP, tied embeddings, no biases.
@@ -12,11 +18,11 @@ matrices (not on norm weights), global-norm clipping at 1.0.
 FLOPs: matmul + attention FLOPs per token, embedding gather excluded, train = 3 x forward — the same
 formula as src/bench/model.ts computeFlopsPerToken (bench/compare.mjs cross-checks the numbers).
 
-Usage: /usr/bin/python3 bench/torch/llama_bench.py train|eval|generate --model PRESET|SHAPE
+Usage: python3 bench/torch/llama_bench.py train|eval|generate --model PRESET|SHAPE
          [--seq 256] [--batch 16] [--steps N] [--warmup 2] [--threads N] [--peak 228] [--json]
-       /usr/bin/python3 bench/torch/llama_bench.py flops --model SHAPE --seq T   (FLOPs per token)
-       /usr/bin/python3 bench/torch/llama_bench.py check --weights FILE.json      (same-model check)
-Example: /usr/bin/python3 bench/torch/llama_bench.py train --model research-7m --threads 2 --json
+       python3 bench/torch/llama_bench.py flops --model SHAPE --seq T   (FLOPs per token)
+       python3 bench/torch/llama_bench.py check --weights FILE.json      (same-model check)
+Example: python3 bench/torch/llama_bench.py train --model research-7m --threads 2 --json
 """
 import argparse
 import json
@@ -40,6 +46,10 @@ SHAPE_KEYS = ("vocab", "d", "layers", "heads", "kv", "ffn", "theta", "seq")
 
 class UsageError(Exception):
     pass
+
+
+class CompileError(Exception):
+    """torch.compile is missing or failed on this machine (reported, not fatal to bench/compare)."""
 
 
 def parse_model(spec):
@@ -202,6 +212,7 @@ def run(a):
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    clock = time.process_time if a.cpu_time else time.perf_counter  # train/eval steps only
     c = parse_model(a.model)
     mode = a.mode
     steps = a.steps if a.steps is not None else (64 if mode == "generate" else 5)
@@ -209,6 +220,21 @@ def run(a):
     model, attention = build(torch, c, max_t)
     params = sum(p.numel() for p in model.parameters())
     fpt = flops_per_token(c, a.seq)
+    import contextlib
+    bf16 = a.precision == "bf16"
+    if bf16 and not hasattr(torch, "autocast"):
+        raise UsageError(f"--precision bf16 needs torch.autocast (torch >= 1.10), this is torch {torch.__version__}")
+
+    def amp():
+        return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+    fwd = model
+    if a.compile:
+        if mode == "generate":
+            raise UsageError("--compile: train and eval only (decoding changes shapes every token)")
+        if not hasattr(torch, "compile"):
+            raise CompileError(f"torch {torch.__version__} has no torch.compile")
+        fwd = torch.compile(model)
     g = torch.Generator().manual_seed(1)
     times = []
 
@@ -221,26 +247,27 @@ def run(a):
         N = a.batch * a.seq
         for s in range(a.warmup + steps):
             ids = torch.randint(0, c["vocab"], (a.batch, a.seq + 1), generator=g)
-            t0 = time.perf_counter()
+            t0 = clock()
             opt.zero_grad(set_to_none=True)
-            logits = model(ids[:, :-1])
-            loss = F.cross_entropy(logits.view(-1, c["vocab"]), ids[:, 1:].reshape(-1))
+            with amp():
+                logits = fwd(ids[:, :-1])
+                loss = F.cross_entropy(logits.view(-1, c["vocab"]), ids[:, 1:].reshape(-1))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             if s >= a.warmup:
-                times.append(time.perf_counter() - t0)
+                times.append(clock() - t0)
         step, tokens, flops, batch = median(times), N, N * fpt["train"], a.batch
     elif mode == "eval":
         model.eval()
         N = a.batch * a.seq
-        with torch.no_grad():
+        with torch.no_grad(), amp():
             for s in range(a.warmup + steps):
                 ids = torch.randint(0, c["vocab"], (a.batch, a.seq), generator=g)
-                t0 = time.perf_counter()
-                model(ids)
+                t0 = clock()
+                fwd(ids)
                 if s >= a.warmup:
-                    times.append(time.perf_counter() - t0)
+                    times.append(clock() - t0)
         step, tokens, flops, batch = median(times), N, N * fpt["forward"], a.batch
     else:  # generate: batch 1, KV cache, greedy; per-token time of the decode loop after a prefill
         model.eval()
@@ -257,14 +284,14 @@ def run(a):
                 pos += 1
             return time.perf_counter() - t0
 
-        with torch.no_grad():
+        with torch.no_grad(), amp():
             decode(prompt[:, :8], min(4, steps))  # warm-up, as benchGenerate
             per = decode(prompt, steps) / steps
         step, tokens, flops, batch = per, 1, fpt["forward"], 1
 
     gflops = flops / step / 1e9
     return {
-        "model": a.model, "backend": "torch", "precision": "fp32", "mode": mode, "params": params,
+        "model": a.model, "backend": "torch", "precision": a.precision, "compile": bool(a.compile), "mode": mode, "params": params,
         "threads": torch.get_num_threads(), "seq": a.seq, "batch": batch, "tokensPerS": tokens / step,
         "stepSeconds": step, "gflops": gflops, "mfu": gflops / a.peak, "peakRssMiB": peak_rss_mib(),
         "nativeMiB": None, "torchVersion": torch.__version__, "attention": attention,
@@ -307,8 +334,8 @@ def check(path):
 def main(argv):
     ap = argparse.ArgumentParser(prog="llama_bench.py", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="Examples:\n  /usr/bin/python3 bench/torch/llama_bench.py train --model research-7m --threads 2 --json\n"
-                                        "  /usr/bin/python3 bench/torch/llama_bench.py generate --model research-2m --seq 256 --steps 64")
+                                 epilog="Examples:\n  python3 bench/torch/llama_bench.py train --model research-7m --threads 2 --json\n"
+                                        "  python3 bench/torch/llama_bench.py generate --model research-2m --seq 256 --steps 64")
     ap.add_argument("mode", choices=["train", "eval", "generate", "flops", "check"])
     ap.add_argument("--weights", help="check: a JSON file of SmolLab weights, tokens and loss")
     ap.add_argument("--model", help="preset name or inline shape, e.g. vocab=8192,d=256,layers=6,heads=8,kv=4,ffn=768")
@@ -318,6 +345,11 @@ def main(argv):
     ap.add_argument("--warmup", type=int, default=2, help="warm-up steps excluded from timing, default 2")
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads, default 2")
     ap.add_argument("--peak", type=float, default=228.0, help="machine peak GFLOP/s for MFU, default 228")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="fp32 (default) or bf16 autocast (torch.autocast('cpu', dtype=torch.bfloat16))")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the model (train, eval)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="train/eval with --threads 1: time steps by process CPU time (time.process_time)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     a = ap.parse_args(argv)
     if a.mode == "check":
@@ -334,20 +366,29 @@ def main(argv):
         raise UsageError(f"--steps must be a positive integer, got {a.steps}")
     if a.warmup < 0:
         raise UsageError(f"--warmup must be >= 0, got {a.warmup}")
+    if a.cpu_time and (a.mode not in ("train", "eval") or a.threads != 1):
+        raise UsageError("--cpu-time needs train or eval with --threads 1 (process CPU time is a step's time only on one thread)")
     if a.mode == "flops":
         print(json.dumps({"model": a.model, "seq": a.seq, **flops_per_token(parse_model(a.model), a.seq)}))
         return 0
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise UsageError("PyTorch is not installed for this python; run: apt-get install -y python3-torch (and use /usr/bin/python3)")
-    r = run(a)
+        raise UsageError("PyTorch is not installed for this python: pip install torch (2.x), or apt-get install -y python3-torch and use /usr/bin/python3")
+    try:
+        r = run(a)
+    except CompileError as e:
+        raise
+    except Exception as e:  # torch.compile fails late (inductor, C++ compiler): say so, not a traceback
+        if not a.compile:
+            raise
+        raise CompileError(f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"[:300])
     if a.json:
         print(json.dumps(r))
     else:
         print(f"torch {r['torchVersion']} {r['mode']} {a.model}: {r['tokensPerS']:.1f} tok/s, step {r['stepSeconds'] * 1e3:.1f} ms, "
               f"{r['gflops']:.1f} GFLOP/s (MFU {r['mfu'] * 100:.1f}%), peak RSS {r['peakRssMiB']:.0f} MiB, "
-              f"{r['threads']} threads, attention {r['attention']}")
+              f"{r['threads']} threads, attention {r['attention']}, {r['precision']}{' compiled' if r['compile'] else ''}")
     return 0
 
 
@@ -357,3 +398,7 @@ if __name__ == "__main__":
     except UsageError as e:
         print(f"llama_bench.py: error: {e}", file=sys.stderr)
         sys.exit(2)
+    except CompileError as e:
+        print(json.dumps({"error": f"torch.compile failed: {e}"}))
+        print(f"llama_bench.py: torch.compile failed: {e}", file=sys.stderr)
+        sys.exit(3)

@@ -96,7 +96,10 @@ export interface Backend<F extends FloatBuf = FloatBuf> {
     out: F, lse: F, q: F, k: F, v: F,
     B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number, scale: number,
   ): void;
-  /** dq += ..., dk += ..., dv += ... (recomputes probabilities from lse; no T² buffer). */
+  /**
+   * dq += ..., dk += ..., dv += ... (recomputes probabilities from lse; the native kernel keeps
+   * the causal dS tiles between its two passes when they fit in 64 MiB, else recomputes them).
+   */
   attentionBackward(
     dq: F, dk: F, dv: F, dout: F, q: F, k: F, v: F, out: F, lse: F,
     B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number, scale: number,

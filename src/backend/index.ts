@@ -4,6 +4,7 @@ import { BackendError } from "../errors.js";
 import type { Backend, FloatBuf } from "./backend.js";
 import { loadNative } from "./native.js";
 import { ReferenceBackend } from "./reference.js";
+import { defaultThreadCount } from "./threads.js";
 
 export type { Backend, FloatBuf } from "./backend.js";
 
@@ -15,7 +16,7 @@ export interface BackendChoice {
 
 let cached: BackendChoice | undefined;
 
-/** The process-wide default backend (threads from SMOL_THREADS, default all cores). */
+/** The process-wide default backend (threads from SMOL_THREADS, default: the CPUs this process may use). */
 export function defaultBackend(): BackendChoice {
   if (cached) return cached;
   const want = process.env.SMOL_BACKEND ?? "native";
@@ -29,6 +30,9 @@ export function defaultBackend(): BackendChoice {
   try {
     const be = loadNative();
     if (n !== undefined) be.setThreads(n);
+    // Without SMOL_THREADS or OMP_NUM_THREADS: the affinity mask capped by a cgroup CPU quota
+    // (backend/threads.ts); OpenMP's own default ignores the quota.
+    else if (process.env.OMP_NUM_THREADS === undefined) be.setThreads(defaultThreadCount());
     return (cached = { backend: be });
   } catch (e) {
     // A kernel-table setting the user chose (SMOL_ISA, SMOL_BF16) that cannot be met is their

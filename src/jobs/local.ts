@@ -3,16 +3,22 @@
 // job started once it is ready (sweep/queue.ts orders, waits and records).
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import { availableParallelism } from "node:os";
 import * as path from "node:path";
+import { defaultThreadCount } from "../backend/threads.js";
 import { SmolError } from "../errors.js";
 import { runQueue } from "../sweep/queue.js";
 import { smolCommand, type ExecHooks, type ExecJob, type Executor, type QueueResult } from "./executor.js";
 
-/** Kernel threads a queue splits between its jobs: SMOL_THREADS, else every core. */
+/**
+ * Kernel threads a queue splits between its jobs — the same rule as the default backend's pool:
+ * SMOL_THREADS, else OMP_NUM_THREADS (its first level), else the CPUs this process may use.
+ */
 export function totalThreads(): number {
-  const env = Number(process.env.SMOL_THREADS);
-  return Number.isInteger(env) && env > 0 ? env : availableParallelism();
+  for (const v of [process.env.SMOL_THREADS, process.env.OMP_NUM_THREADS?.split(",")[0]]) {
+    const n = Number(v);
+    if (v !== undefined && v.trim() !== "" && Number.isInteger(n) && n > 0) return n;
+  }
+  return defaultThreadCount();
 }
 
 export interface LocalOptions {

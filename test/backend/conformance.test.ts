@@ -731,6 +731,7 @@ function allCases(): Case[] {
     [2, 1, 5, 8, 4, 32], // single query, a few keys
     [1, 17, 127, 2, 1, 64], // Tq < Tk, ratio 2
     [1, 65, 65, 3, 1, 16], // odd T past SIMD widths
+    [1, 70, 90, 4, 2, 128], // HS 128: two register tiles per row, scale 1/sqrt(128) not a power of two
   ]) {
     cases.push(...attentionCases(B, Tq, Tk, NH, NKV, HS));
   }

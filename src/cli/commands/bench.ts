@@ -32,6 +32,8 @@ Options:
       inputs to bfloat16 and accumulates in fp32; weights, gradients and AdamW stay fp32
   --moments fp32|bf16|int8 (train; default fp32): AdamW moment storage (optimizer.moments)
   --activation-checkpointing (train): recompute each layer's activations in backward
+  --cpu-time (train and eval, with --threads 1): time steps by process CPU time instead of wall
+      time, so a shared machine's other processes do not inflate them
 
 Examples:
   smol bench gemm --threads 1
@@ -49,7 +51,7 @@ export const command: Command = {
       threads: { type: "string" }, json: { type: "boolean" }, sizes: { type: "string" }, model: { type: "string" },
       seq: { type: "string" }, batch: { type: "string" }, steps: { type: "string" }, warmup: { type: "string" },
       precision: { type: "string" }, peak: { type: "string" }, moments: { type: "string" },
-      "activation-checkpointing": { type: "boolean" },
+      "activation-checkpointing": { type: "boolean" }, "cpu-time": { type: "boolean" },
     });
     const be = cliBackend();
     const threads = numberOpt("bench", "threads", values.threads, { int: true, min: 1 });
@@ -75,6 +77,7 @@ export const command: Command = {
       if (!MOMENT_DTYPES.includes(moments)) throw new UsageError(`bench ${sub}: --moments must be one of ${MOMENT_DTYPES.join(", ")}, got "${moments}"`);
       const checkpointing = values["activation-checkpointing"] === true;
       if (sub !== "train" && (values.moments !== undefined || checkpointing)) throw new UsageError(`bench ${sub}: --moments and --activation-checkpointing apply to bench train only`);
+      if (values["cpu-time"] && (sub === "generate" || threads !== 1)) throw new UsageError(`bench ${sub}: --cpu-time needs train or eval with --threads 1`, "process CPU time is a step's time only when one thread runs it");
       const { name, config } = parseModelSpec(String(values.model));
       const o = {
         seq: numberOpt("bench", "seq", values.seq, { int: true, min: 1 }) ?? 256,
@@ -83,6 +86,7 @@ export const command: Command = {
         warmup: numberOpt("bench", "warmup", values.warmup, { int: true, min: 0 }) ?? 2,
         peakFlops: (numberOpt("bench", "peak", values.peak, { min: 1 }) ?? (precision === "bf16" ? 455 : 228)) * 1e9,
         precision, moments, checkpointing,
+        now: values["cpu-time"] ? () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e3; } : undefined,
       };
       const run = sub === "train" ? benchTrain : sub === "eval" ? benchEval : benchGenerate;
       const r: ModelBenchResult = run(be, config, o);

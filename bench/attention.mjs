@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Speed of the native causal attention kernels (forward, backward) on training shapes, at 1 and 2
+// threads: best of N calls, GFLOP/s of causal FLOPs and % of the FP32 FMA peak (bench/compare.mjs
+// measures it; pass --peak G per thread, default 116, 2 Zen 4 cores' measured figure).
+// FLOPs count the visible (query, key) pairs only (causal: T(T+1)/2 per head and sequence):
+// forward 4·HS per pair (Q Kᵀ and P V), backward 10·HS per pair (the FlashAttention-2 convention:
+// recompute S, dP, dV, dK, dQ); SmolLab's two-pass backward executes the same 10·HS when it keeps
+// pass A's dS tiles for pass B (causal self-attention whose tiles fit in 64 MiB: every shape here),
+// else 14·HS (S and dP computed twice).
+// With --cpu-time, 1-thread calls are timed by process CPU time (robust on a shared machine).
+// Usage: node bench/attention.mjs [--threads 1,2] [--reps 5] [--cpu-time] [--peak 116]
+import { dirname, join, resolve } from "node:path";
+import { loadavg } from "node:os";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const { values } = parseArgs({ options: { threads: { type: "string" }, reps: { type: "string" }, "cpu-time": { type: "boolean" }, peak: { type: "string" } } });
+const { defaultBackend } = await import(pathToFileURL(join(root, "dist", "src", "backend", "index.js")).href);
+const choice = defaultBackend();
+if (choice.fallbackReason) throw new Error(choice.fallbackReason);
+const be = choice.backend;
+const threads = (values.threads ?? "1,2").split(",").map(Number);
+const reps = Number(values.reps ?? 5), peak = Number(values.peak ?? 116);
+const SHAPES = [
+  { name: "research-19m (B 8, T 512, 6/2 heads, HS 64)", B: 8, T: 512, NH: 6, NKV: 2, HS: 64 },
+  { name: "SmolLM2-135M (B 4, T 512, 9/3 heads, HS 64)", B: 4, T: 512, NH: 9, NKV: 3, HS: 64 },
+];
+const now = () => {
+  if (!values["cpu-time"]) return performance.now();
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e3;
+};
+console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}; isa ${be.isa}; peak ${peak} GFLOP/s per thread (FP32 FMA)`);
+for (const s of SHAPES) {
+  const { B, T, NH, NKV, HS } = s;
+  const rnd = (n) => { const a = be.alloc(n); for (let i = 0; i < n; i++) a[i] = Math.sin(i * 0.7) * 0.5; return a; };
+  const q = rnd(B * T * NH * HS), k = rnd(B * T * NKV * HS), v = rnd(B * T * NKV * HS), dout = rnd(B * T * NH * HS);
+  const out = be.alloc(B * T * NH * HS), lse = be.alloc(B * NH * T);
+  const dq = be.alloc(q.length), dk = be.alloc(k.length), dv = be.alloc(v.length);
+  const pairs = B * NH * (T * (T + 1)) / 2;
+  for (const t of threads) {
+    be.setThreads(t);
+    const time = (f) => { f(); let best = Infinity; for (let r = 0; r < reps; r++) { const t0 = t === 1 ? now() : performance.now(); f(); best = Math.min(best, (t === 1 ? now() : performance.now()) - t0); } return best; };
+    const scale = 1 / Math.sqrt(HS);
+    const fw = time(() => be.attentionForward(out, lse, q, k, v, B, T, T, NH, NKV, HS, scale));
+    const bw = time(() => be.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, T, NH, NKV, HS, scale));
+    const gf = (4 * HS * pairs) / fw / 1e6, gb = (10 * HS * pairs) / bw / 1e6;
+    console.log(`${s.name}, ${t} thread(s): forward ${fw.toFixed(1)} ms = ${gf.toFixed(1)} GFLOP/s (${((100 * gf) / (peak * t)).toFixed(0)}% of FP32 peak); backward ${bw.toFixed(1)} ms = ${gb.toFixed(1)} GFLOP/s (${((100 * gb) / (peak * t)).toFixed(0)}%)`);
+  }
+}
