@@ -5,7 +5,7 @@
 // With --pin (needs more CPUs than --threads), the server and `bench generate` run on CPUs
 // 0..threads-1 and this client process on the others, so the client's own work (parsing the
 // streams) does not take cores from the decoder: the comparison then measures serving overhead.
-//   node bench/posttrain/serve.mjs [--model SHAPE] [--tokens 64] [--threads 2] [--pin] [--out serve.md]
+//   node bench/posttrain/serve.mjs [--model SHAPE] [--tokens 64] [--threads 2] [--pin] [--rounds 5] [--out serve.md]
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const dist = (p) => path.join(root, "dist/src", p);
 const cli = dist("cli/main.js");
-const { values: o } = parseArgs({ options: { model: { type: "string", default: "vocab=50257,d=256,layers=6,heads=8,kv=4,ffn=768" }, tokens: { type: "string", default: "64" }, threads: { type: "string", default: "2" }, pin: { type: "boolean", default: false }, out: { type: "string", default: "serve.md" } } });
+const { values: o } = parseArgs({ options: { model: { type: "string", default: "vocab=50257,d=256,layers=6,heads=8,kv=4,ffn=768" }, tokens: { type: "string", default: "64" }, threads: { type: "string", default: "2" }, pin: { type: "boolean", default: false }, out: { type: "string", default: "serve.md" }, rounds: { type: "string", default: "5" } } });
 const N = +o.tokens;
 const env = { ...process.env, SMOL_THREADS: o.threads };
 const ncpu = os.availableParallelism();
@@ -70,22 +70,30 @@ async function client(i) {
   return { ttft: (first - t0) / 1000, total: (performance.now() - t0) / 1000, tokens };
 }
 
+// Each concurrency level runs --rounds times (after 3 warm-up requests that let the server's JIT
+// settle); every metric is the median over the rounds.
+const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
-await Promise.all([client(0)]); // warm-up
+for (let i = 0; i < 3; i++) await client(i); // warm-up
 for (const c of [1, 4, 16]) {
-  const t0 = performance.now();
-  const res = await Promise.all(Array.from({ length: c }, (_, i) => client(i)));
-  const wall = (performance.now() - t0) / 1000;
-  const tokens = res.reduce((a, r) => a + r.tokens, 0);
-  const med = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  rows.push({ c, agg: tokens / wall, perClient: med(res.map((r) => r.tokens / r.total)), decode: med(res.map((r) => (r.tokens - 1) / (r.total - r.ttft))), ttft: med(res.map((r) => r.ttft)), total: med(res.map((r) => r.total)) });
-  console.log(rows[rows.length - 1]);
+  const rounds = [];
+  for (let k = 0; k < +o.rounds; k++) {
+    const t0 = performance.now();
+    const res = await Promise.all(Array.from({ length: c }, (_, i) => client(i)));
+    const wall = (performance.now() - t0) / 1000;
+    const tokens = res.reduce((a, r) => a + r.tokens, 0);
+    rounds.push({ agg: tokens / wall, perClient: med(res.map((r) => r.tokens / r.total)), decode: med(res.map((r) => (r.tokens - 1) / (r.total - r.ttft))), ttft: med(res.map((r) => r.ttft)), total: med(res.map((r) => r.total)) });
+  }
+  const row = { c };
+  for (const key of Object.keys(rounds[0])) row[key] = med(rounds.map((r) => r[key]));
+  rows.push(row);
+  console.log(row);
 }
 child.kill("SIGTERM");
 const cpu = fs.readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "?";
 const one = rows[0].agg;
 const md = [
-  `\`smol serve\`, model ${o.model} (random weights, GPT-2 tokenizer), streaming /v1/completions, ${N} new tokens per request, greedy, ${o.threads} threads, ${cpu}${o.pin ? `, server pinned to CPUs ${serverCpus} and clients to ${clientCpus}` : ", server and clients sharing every CPU"}; load average ${load0.toFixed(2)} before the run. \`smol bench generate\` on the same shape in the same run: **${benchTps.toFixed(1)} tokens/s**.`,
+  `\`smol serve\`, model ${o.model} (random weights, GPT-2 tokenizer), streaming /v1/completions, ${N} new tokens per request, greedy, median of ${o.rounds} rounds per row after 3 warm-up requests, ${o.threads} threads, ${cpu}${o.pin ? `, server pinned to CPUs ${serverCpus} and clients to ${clientCpus}` : ", server and clients sharing every CPU"}; load average ${load0.toFixed(2)} before the run. \`smol bench generate\` on the same shape in the same run: **${benchTps.toFixed(1)} tokens/s**.`,
   "",
   "| concurrent clients | aggregate tokens/s | per client tokens/s | per client decode tokens/s (after the first token) | median time to first token | median request time | aggregate vs 1 client | 1 client's decode vs bench generate |",
   "|---|---|---|---|---|---|---|---|",
