@@ -2,6 +2,7 @@
 // difference and where it happened (llm.c check_tensor style). Tolerances are passed at the call.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import type { NativeBackend } from "../src/backend/native.js";
 import { Rng } from "../src/util/rng.js";
 
 /** Deterministic uniform [0, 1) test data from the project's one RNG (src/util/rng.ts). */
@@ -78,4 +79,16 @@ export function smolSync(args: string[], cwd?: string): { code: number | null; o
   const [cmd, ...pre] = smolArgv();
   const r = spawnSync(cmd, [...pre, ...args], { cwd, encoding: "utf8" });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/**
+ * The native backend, or the reason it cannot load (a test's skip message; `note` is appended
+ * to it, e.g. why the test does not fall back to the reference backend).
+ */
+export async function loadNativeOrSkip(note = ""): Promise<{ native?: NativeBackend; skip?: string }> {
+  try {
+    return { native: (await import("../src/backend/native.js")).loadNative() };
+  } catch (e) {
+    return { skip: `native addon unavailable${note}: ${(e as Error).message}` };
+  }
 }

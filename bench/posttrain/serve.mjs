@@ -19,7 +19,10 @@ const { values: o } = parseArgs({ options: { model: { type: "string", default: "
 const N = +o.tokens;
 const env = { ...process.env, SMOL_THREADS: o.threads };
 const ncpu = os.availableParallelism();
-if (o.pin && ncpu <= +o.threads) throw new Error(`--pin needs more than ${o.threads} CPUs (this machine has ${ncpu})`);
+if (o.pin && ncpu <= +o.threads) {
+  console.error(`serve.mjs: error: --pin needs more than ${o.threads} CPUs (this machine has ${ncpu}); lower --threads or drop --pin`);
+  process.exit(2);
+}
 const serverCpus = `0-${+o.threads - 1}`, clientCpus = `${+o.threads}-${ncpu - 1}`;
 if (o.pin) spawnSync("taskset", ["-cp", clientCpus, String(process.pid)]);
 /** argv for a child process: under taskset on the server's CPUs with --pin. */

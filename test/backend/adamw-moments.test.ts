@@ -14,15 +14,9 @@ import assert from "node:assert/strict";
 import { ADAMW_INT8_BLOCK } from "../../src/backend/backend.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { bf16BitsToF32, f32ToBf16Bits } from "../../src/io/dtypes.js";
-import { assertClose, randn } from "../helpers.js";
+import { assertClose, loadNativeOrSkip, randn } from "../helpers.js";
 
-let native: import("../../src/backend/native.js").NativeBackend | undefined;
-let why = "";
-try {
-  native = (await import("../../src/backend/native.js")).loadNative();
-} catch (e) {
-  why = `native addon unavailable: ${(e as Error).message}`;
-}
+const { native, skip: why = "" } = await loadNativeOrSkip();
 const ref = new ReferenceBackend();
 const LR = 1e-3, B1 = 0.9, B2 = 0.95, EPS = 1e-8, WD = 0.01;
 

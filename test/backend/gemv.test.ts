@@ -7,20 +7,14 @@
 // boundaries (N × K above the 96 KiB chunk, rows past the prefetch distance).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import type { NativeBackend } from "../../src/backend/native.js";
 import type { Backend, FloatBuf } from "../../src/backend/backend.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
-import { assertClose, randn } from "../helpers.js";
+import { assertClose, loadNativeOrSkip, randn } from "../helpers.js";
 
-type NativeLike = Backend<Float32Array> & { isa: string; availableIsas(): string[]; useIsa(isa: string, bf16?: string): void };
 const ref = new ReferenceBackend();
 
-let native: NativeLike | undefined;
-let skip: string | undefined;
-try {
-  native = (await import("../../src/backend/native.js")).loadNative() as unknown as NativeLike;
-} catch (e) {
-  skip = `native addon unavailable: ${(e as Error).message}`;
-}
+const { native, skip } = await loadNativeOrSkip();
 
 const f32 = (n: number, seed: number) => Float32Array.from(randn(n, seed));
 

@@ -7,24 +7,17 @@
 // (K % 32 = 16, K % 16 ≠ 0 for bf16), and the chunk/prefetch boundaries. Then the argument checks.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { Backend } from "../../src/backend/backend.js";
+import type { NativeBackend } from "../../src/backend/native.js";
 import { ShapeError } from "../../src/errors.js";
 import { packBf16, packQ8, unpack, type PackedWeight } from "../../src/models/packed.js";
-import { randn } from "../helpers.js";
+import { loadNativeOrSkip, randn } from "../helpers.js";
 
-type NativeLike = Backend<Float32Array> & { isa: string; availableIsas(): string[]; useIsa(isa: string, bf16?: string): void };
 
-let native: NativeLike | undefined;
-let skip: string | undefined;
-try {
-  native = (await import("../../src/backend/native.js")).loadNative() as unknown as NativeLike;
-} catch (e) {
-  skip = `native addon unavailable: ${(e as Error).message}`;
-}
+const { native, skip } = await loadNativeOrSkip();
 
 const f32 = (n: number, seed: number) => Float32Array.from(randn(n, seed));
 
-function packedProduct(be: NativeLike, x: Float32Array, p: PackedWeight, M: number): Float32Array {
+function packedProduct(be: NativeBackend, x: Float32Array, p: PackedWeight, M: number): Float32Array {
   const y = be.alloc(M * p.N);
   y.fill(NaN); // written, not accumulated
   const xb = be.alloc(M * p.K);
@@ -34,7 +27,7 @@ function packedProduct(be: NativeLike, x: Float32Array, p: PackedWeight, M: numb
   return y;
 }
 
-function fp32Product(be: NativeLike, x: Float32Array, w: Float32Array, M: number, N: number, K: number): Float32Array {
+function fp32Product(be: NativeBackend, x: Float32Array, w: Float32Array, M: number, N: number, K: number): Float32Array {
   const y = be.alloc(M * N);
   const xb = be.alloc(M * K);
   xb.set(x.subarray(0, M * K));

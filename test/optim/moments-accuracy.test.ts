@@ -23,14 +23,9 @@ import { PRESETS } from "../../src/models/presets.js";
 import { ADAMW_DEFAULTS, AdamW, type AdamWConfig } from "../../src/optim/adamw.js";
 import { Engine } from "../../src/tensor/engine.js";
 import { Rng } from "../../src/util/rng.js";
+import { loadNativeOrSkip } from "../helpers.js";
 
-let native: import("../../src/backend/native.js").NativeBackend | undefined;
-let why = "";
-try {
-  native = (await import("../../src/backend/native.js")).loadNative();
-} catch (e) {
-  why = `native addon unavailable (4 × 300 steps on the float64 reference take minutes): ${(e as Error).message}`;
-}
+const { native, skip: why = "" } = await loadNativeOrSkip(" (4 × 300 steps on the float64 reference take minutes)");
 
 const cfg = { ...PRESETS.find((p) => p.name === "debug")!.config, maxSeq: 64 };
 const B = 8, T = 32, STEPS = 300, EVAL_EVERY = 50;

@@ -11,14 +11,9 @@ import { LlamaModel } from "../../src/models/llama.js";
 import { PRESETS } from "../../src/models/presets.js";
 import { Engine } from "../../src/tensor/engine.js";
 import { Rng } from "../../src/util/rng.js";
+import { loadNativeOrSkip } from "../helpers.js";
 
-let native: import("../../src/backend/native.js").NativeBackend | undefined;
-let why = "";
-try {
-  native = (await import("../../src/backend/native.js")).loadNative();
-} catch (e) {
-  why = `native addon unavailable: ${(e as Error).message}`;
-}
+const { native, skip: why = "" } = await loadNativeOrSkip();
 
 const cfg = { ...PRESETS.find((p) => p.name === "debug")!.config, layers: 3, maxSeq: 32 };
 
