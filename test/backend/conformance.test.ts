@@ -729,6 +729,10 @@ function allCases(): Case[] {
     [2, 1, 63, 3, 3, 8], // single query over a cache
     [3, 1, 801, 9, 3, 64], // single query (decoding path), SmolLM2-135M heads, long cache
     [2, 1, 5, 8, 4, 32], // single query, a few keys
+    [2, 1, 1100, 8, 4, 32], // single query, HS 32: three key chunks of the decode kernel, a partial 16-key block
+    [1, 1, 513, 8, 1, 64], // single query, 8 heads per group (two passes of 4), one key past a chunk
+    [1, 1, 37, 4, 4, 128], // single query, HS 128, no grouping
+    [1, 1, 1, 3, 1, 64], // single query over one key
     [1, 17, 127, 2, 1, 64], // Tq < Tk, ratio 2
     [1, 65, 65, 3, 1, 16], // odd T past SIMD widths
     [1, 70, 90, 4, 2, 128], // HS 128: two register tiles per row, scale 1/sqrt(128) not a power of two
@@ -770,6 +774,7 @@ function threadCases(): Case[] {
     ...swigluCases(100003),
     ...attentionCases(2, 65, 65, 9, 3, 64),
     ...attentionCases(1, 17, 129, 6, 2, 64),
+    ...attentionCases(2, 1, 1500, 9, 3, 64), // decode kernel split into key chunks across threads
     ...embeddingCases(4096, 64, 17),
     ...crossEntropyCases(65, 1000),
     adamwCase(100003, 10),
