@@ -735,6 +735,7 @@ function allCases(): Case[] {
     [1, 1, 1, 3, 1, 64], // single query over one key
     [1, 17, 127, 2, 1, 64], // Tq < Tk, ratio 2
     [1, 65, 65, 3, 1, 16], // odd T past SIMD widths
+    [2, 40, 70, 8, 4, 32], // HS 32 (research-7m heads): a narrow tile block, scale 1/sqrt(32)
     [1, 70, 90, 4, 2, 128], // HS 128: two register tiles per row, scale 1/sqrt(128) not a power of two
   ]) {
     cases.push(...attentionCases(B, Tq, Tk, NH, NKV, HS));
@@ -774,6 +775,7 @@ function threadCases(): Case[] {
     ...swigluCases(100003),
     ...attentionCases(2, 65, 65, 9, 3, 64),
     ...attentionCases(1, 17, 129, 6, 2, 64),
+    ...attentionCases(2, 100, 300, 8, 4, 32),
     ...attentionCases(2, 1, 1500, 9, 3, 64), // decode kernel split into key chunks across threads
     ...embeddingCases(4096, 64, 17),
     ...crossEntropyCases(65, 1000),
