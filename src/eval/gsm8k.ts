@@ -11,7 +11,7 @@ import { KVCache, type LlamaModel } from "../models/llama.js";
 import { Engine } from "../tensor/engine.js";
 import { deriveSeed, Rng } from "../util/rng.js";
 import { fitPrompt, generateAll, type FittedPrompt } from "./generative.js";
-import { argmaxRow } from "./loglik.js";
+import { argmax } from "../util/argmax.js";
 import { gsm8kPrompt, type MathProblem } from "./prompts.js";
 import { meanWithStderr, type MetricValue } from "./stats.js";
 
@@ -95,7 +95,7 @@ export function generateUntil<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: T
       for (let s = 0; s < ids.length; s += chunk) {
         const part = Int32Array.from(ids.slice(s, s + chunk));
         const h = model.hidden(e, part, 1, part.length, cache);
-        if (s + chunk >= ids.length) next = argmaxRow(finiteRow(model.logits(e, h, Int32Array.of(part.length - 1)).data));
+        if (s + chunk >= ids.length) next = argmax(finiteRow(model.logits(e, h, Int32Array.of(part.length - 1)).data));
         e.reset();
       }
       let text = "";
@@ -107,7 +107,7 @@ export function generateUntil<Fb extends FloatBuf>(model: LlamaModel<Fb>, tok: T
         if (cut >= 0) return { text: text.slice(0, cut), tokens: out.length, stoppedBy: "stop" as const, truncated };
         if (out.length >= opts.maxNewTokens) return { text, tokens: out.length, stoppedBy: "length" as const, truncated };
         const logits = model.forward(e, Int32Array.of(next), 1, 1, cache);
-        next = argmaxRow(finiteRow(logits.data));
+        next = argmax(finiteRow(logits.data));
         e.reset();
       }
     });

@@ -7,6 +7,7 @@
 // scoreLoglikNaive is its oracle twin: one plain forward of context+continuation per choice.
 import type { FloatBuf } from "../backend/backend.js";
 import { ShapeError } from "../errors.js";
+import { argmax } from "../util/argmax.js";
 import { assertFiniteOutput } from "../models/finite.js";
 import { KVCache, type LlamaModel } from "../models/llama.js";
 import { Engine } from "../tensor/engine.js";
@@ -164,7 +165,7 @@ function scoreBatch<Fb extends FloatBuf>(e: Engine<Fb>, model: LlamaModel<Fb>, p
     batch.forEach((p, i) => {
       const x = logits.data.subarray(i * V, (i + 1) * V);
       const lse = losses[i] + x[p.continuations[0][0]];
-      const best = greedy ? argmaxRow(x) : -1;
+      const best = greedy ? argmax(x) : -1;
       p.continuations.forEach((ct, j) => {
         const s = out[p.index][j];
         s.logprob = x[ct[0]] - lse;
@@ -211,7 +212,7 @@ function scoreBatch<Fb extends FloatBuf>(e: Engine<Fb>, model: LlamaModel<Fb>, p
       const s = out[p.index][j];
       for (let t = 1; t < ct.length; t++, q++) {
         s.logprob -= losses2[q];
-        if (greedy && s.greedy) s.greedy = argmaxRow(logits2.data.subarray(q * V, (q + 1) * V)) === ct[t];
+        if (greedy && s.greedy) s.greedy = argmax(logits2.data.subarray(q * V, (q + 1) * V)) === ct[t];
       }
     }
   } finally {
@@ -221,18 +222,6 @@ function scoreBatch<Fb extends FloatBuf>(e: Engine<Fb>, model: LlamaModel<Fb>, p
   }
 }
 
-/** Index of the largest value (the first one on ties). */
-export function argmaxRow(x: ArrayLike<number>): number {
-  let best = 0;
-  let bv = x[0];
-  for (let i = 1; i < x.length; i++) {
-    if (x[i] > bv) {
-      bv = x[i];
-      best = i;
-    }
-  }
-  return best;
-}
 
 /**
  * The oracle: each continuation scored by its own plain forward over context+continuation (no
@@ -257,7 +246,7 @@ export function scoreLoglikNaive<Fb extends FloatBuf>(model: LlamaModel<Fb>, req
             let den = 0;
             for (let v = 0; v < V; v++) den += Math.exp(row[v] - mx);
             logprob += row[ct[t]] - mx - Math.log(den);
-            if (argmaxRow(row) !== ct[t]) greedy = false;
+            if (argmax(row) !== ct[t]) greedy = false;
           }
           e.reset();
           return { logprob, tokens: ct.length, greedy };

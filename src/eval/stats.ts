@@ -30,9 +30,4 @@ export function meanWithStderr(xs: readonly number[]): MetricValue {
   return { value: mean(xs), stderr: stderrOfMean(xs) };
 }
 
-/** Index of the largest value (the first one on ties, as torch/numpy argmax). */
-export function argmax(xs: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
-  return best;
-}
+export { argmax } from "../util/argmax.js";

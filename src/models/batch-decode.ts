@@ -7,6 +7,7 @@
 // `smol serve` batches sequences that own separate caches through decodeStepCaches (same step).
 import type { FloatBuf } from "../backend/backend.js";
 import { ShapeError } from "../errors.js";
+import { argmax } from "../util/argmax.js";
 import { Engine } from "../tensor/engine.js";
 import * as F from "../tensor/ops.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -165,12 +166,6 @@ export function decodeLinear<Fb extends FloatBuf>(e: Engine<Fb>, x: Tensor<Fb>, 
   return y;
 }
 
-function argmaxRow(x: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
-  return best;
-}
-
 /**
  * Greedy continuations of many prompts, `batchSize` at a time. The tokens equal those of decoding
  * each prompt alone (generateUntil / generate with temperature 0), up to float rounding of the
@@ -207,7 +202,7 @@ export function generateGreedyBatch<Fb extends FloatBuf>(model: LlamaModel<Fb>, 
               if (s + chunk >= ids.length) {
                 const row = model.logits(e, h, Int32Array.of(part.length - 1)).data;
                 assertFiniteOutput(model.be, row, "logits", V);
-                next[r] = argmaxRow(row.subarray(0, V));
+                next[r] = argmax(row.subarray(0, V));
               }
               e.reset();
             }
@@ -235,7 +230,7 @@ export function generateGreedyBatch<Fb extends FloatBuf>(model: LlamaModel<Fb>, 
             const h = decodeStep(model, e, Int32Array.from(active, (r) => next[r]), active, cache, lengths);
             const logits = decodeProj(model, e, h, model.headName());
             assertFiniteOutput(model.be, logits.data, "logits", active.length * V);
-            active.forEach((r, j) => (next[r] = argmaxRow(logits.data.subarray(j * V, (j + 1) * V))));
+            active.forEach((r, j) => (next[r] = argmax(logits.data.subarray(j * V, (j + 1) * V))));
             e.reset();
           }
         } finally {
