@@ -66,7 +66,11 @@ bool activate(const smol::KernelTable* table, const std::string& bf16, std::stri
   }
   g_active = *table;
   g_bf16_native = can && bf16 != "emulated";
-  if (g_bf16_native) g_active.sgemm_bf16 = &smol::sgemm_bf16_avx512bf16;
+  if (g_bf16_native) {
+    g_active.sgemm_bf16 = &smol::sgemm_bf16_avx512bf16;
+    g_active.attention_forward_bf16 = &smol::attention_forward_bf16_avx512bf16;
+    g_active.attention_backward_bf16 = &smol::attention_backward_bf16_avx512bf16;
+  }
   K = &g_active;
   return true;
 }
@@ -572,8 +576,9 @@ SMOL_FN(js_swiglu_backward) {
   return a.undefined();
 }
 
-SMOL_FN(js_attention_forward) {
-  Args a(env, info, "attentionForward");
+// attention* and attention*Bf16 share arguments; `bf16` picks the kernel.
+napi_value attention_forward_call(napi_env env, napi_callback_info info, bool bf16) {
+  Args a(env, info, bf16 ? "attentionForwardBf16" : "attentionForward");
   float* out = a.f32(0);
   float* lse = a.f32(1);
   const float* q = a.f32(2);
@@ -582,12 +587,12 @@ SMOL_FN(js_attention_forward) {
   const int B = a.i32n(5), Tq = a.i32n(6), Tk = a.i32n(7), NH = a.i32n(8), NKV = a.i32n(9), HS = a.i32n(10);
   const float scale = static_cast<float>(a.num(11));
   if (!a.ok()) return nullptr;
-  K->attention_forward(out, lse, q, k, v, B, Tq, Tk, NH, NKV, HS, scale);
+  (bf16 ? K->attention_forward_bf16 : K->attention_forward)(out, lse, q, k, v, B, Tq, Tk, NH, NKV, HS, scale);
   return a.undefined();
 }
 
-SMOL_FN(js_attention_backward) {
-  Args a(env, info, "attentionBackward");
+napi_value attention_backward_call(napi_env env, napi_callback_info info, bool bf16) {
+  Args a(env, info, bf16 ? "attentionBackwardBf16" : "attentionBackward");
   float* dq = a.f32(0);
   float* dk = a.f32(1);
   float* dv = a.f32(2);
@@ -600,9 +605,14 @@ SMOL_FN(js_attention_backward) {
   const int B = a.i32n(9), Tq = a.i32n(10), Tk = a.i32n(11), NH = a.i32n(12), NKV = a.i32n(13), HS = a.i32n(14);
   const float scale = static_cast<float>(a.num(15));
   if (!a.ok()) return nullptr;
-  K->attention_backward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, NH, NKV, HS, scale);
+  (bf16 ? K->attention_backward_bf16 : K->attention_backward)(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, NH, NKV, HS, scale);
   return a.undefined();
 }
+
+SMOL_FN(js_attention_forward) { return attention_forward_call(env, info, false); }
+SMOL_FN(js_attention_forward_bf16) { return attention_forward_call(env, info, true); }
+SMOL_FN(js_attention_backward) { return attention_backward_call(env, info, false); }
+SMOL_FN(js_attention_backward_bf16) { return attention_backward_call(env, info, true); }
 
 SMOL_FN(js_embedding_forward) {
   Args a(env, info, "embeddingForward");
@@ -789,6 +799,8 @@ NAPI_MODULE_INIT() {
       {"swigluBackward", js_swiglu_backward},
       {"attentionForward", js_attention_forward},
       {"attentionBackward", js_attention_backward},
+      {"attentionForwardBf16", js_attention_forward_bf16},
+      {"attentionBackwardBf16", js_attention_backward_bf16},
       {"embeddingForward", js_embedding_forward},
       {"embeddingBackward", js_embedding_backward},
       {"crossEntropyForward", js_cross_entropy_forward},

@@ -81,6 +81,16 @@ struct KernelTable {
                      float beta2, float eps, float weight_decay, int step);
   void (*adamw_int8)(float* param, const float* grad, int8_t* m, uint8_t* v, float* m_scale, float* v_scale,
                      int64_t n, float lr, float beta1, float beta2, float eps, float weight_decay, int step);
+
+  // attention_forward / attention_backward in bf16 mixed precision (bf16 training): the products
+  // Q·Kᵀ, P·V, dO·Vᵀ, Pᵀ·dO, dSᵀ·Q, dS·K take bf16-rounded inputs (P and dS rounded after the fp32
+  // softmax) and sum in fp32; softmax statistics stay fp32. Emulated in every table
+  // (attention_bf16_emu.inc); AVX512-BF16 kernels (attention_bf16.inc) installed like sgemm_bf16.
+  void (*attention_forward_bf16)(float* out, float* lse, const float* q, const float* k, const float* v, int B,
+                                 int Tq, int Tk, int NH, int NKV, int HS, float scale);
+  void (*attention_backward_bf16)(float* dq, float* dk, float* dv, const float* dout, const float* q,
+                                  const float* k, const float* v, const float* out, const float* lse, int B,
+                                  int Tq, int Tk, int NH, int NKV, int HS, float scale);
 };
 
 extern const KernelTable kTableAvx512;
@@ -92,5 +102,12 @@ extern const KernelTable kTableGeneric;
 // (inputs rounded to bf16 in fp32 buffers, then sgemm), so AVX-512 never requires AVX512-BF16.
 void sgemm_bf16_avx512bf16(bool transA, bool transB, int M, int N, int K, const float* A, int lda,
                            const float* B, int ldb, float* C, int ldc, bool accumulate);
+// The AVX512-BF16 attention kernels (same file), installed with it; head sizes that are not a
+// multiple of 64 go to kTableAvx512's emulated ones.
+void attention_forward_bf16_avx512bf16(float* out, float* lse, const float* q, const float* k, const float* v,
+                                       int B, int Tq, int Tk, int NH, int NKV, int HS, float scale);
+void attention_backward_bf16_avx512bf16(float* dq, float* dk, float* dv, const float* dout, const float* q,
+                                        const float* k, const float* v, const float* out, const float* lse, int B,
+                                        int Tq, int Tk, int NH, int NKV, int HS, float scale);
 
 }  // namespace smol

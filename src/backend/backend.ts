@@ -104,6 +104,26 @@ export interface Backend<F extends FloatBuf = FloatBuf> {
     dq: F, dk: F, dv: F, dout: F, q: F, k: F, v: F, out: F, lse: F,
     B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number, scale: number,
   ): void;
+  /**
+   * attentionForward in bf16 mixed precision (bf16 training, Engine precision "bf16"): Q·Kᵀ and
+   * P·V take their inputs rounded to bf16 (nearest even) and sum in fp32 (native) / fp64
+   * (reference); scores, the online softmax and lse stay full precision. P is rounded after the
+   * softmax, relative to the running row max over blocks of 64 keys (flash attention's
+   * arithmetic; the normaliser sums the unrounded P), so out is Σ_j bf16(p̃_j) bf16(v_j) / l.
+   */
+  attentionForwardBf16(
+    out: F, lse: F, q: F, k: F, v: F,
+    B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number, scale: number,
+  ): void;
+  /**
+   * attentionBackward in bf16 mixed precision: P = exp(scale·bf16(q)·bf16(k) − lse) from the
+   * saved lse, dP = bf16(dout)·bf16(v), D = Σ out·dout (saved out, unrounded), dS = P (dP − D);
+   * dv += bf16(P) bf16(dout), dk += scale Σ bf16(dS) bf16(q), dq += scale Σ bf16(dS) bf16(k).
+   */
+  attentionBackwardBf16(
+    dq: F, dk: F, dv: F, dout: F, q: F, k: F, v: F, out: F, lse: F,
+    B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number, scale: number,
+  ): void;
   /** out[n,:] = table[ids[n],:]; ids must be in [0, V). */
   embeddingForward(out: F, ids: Int32Array, table: F, N: number, C: number, V: number): void;
   /** dtable[ids[n],:] += dout[n,:] (deterministic order). */

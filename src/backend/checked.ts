@@ -192,7 +192,23 @@ export abstract class CheckedBackend<F extends FloatBuf> implements Backend<F> {
     out: F, lse: F, q: F, k: F, v: F,
     B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number, scale: number,
   ): void {
-    const op = "attentionForward";
+    if (this.attentionForwardCheck("attentionForward", out, lse, q, k, v, B, Tq, Tk, NH, NKV, HS)) {
+      this.k.attentionForward(out, lse, q, k, v, B, Tq, Tk, NH, NKV, HS, scale);
+    }
+  }
+  attentionForwardBf16(
+    out: F, lse: F, q: F, k: F, v: F,
+    B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number, scale: number,
+  ): void {
+    if (this.attentionForwardCheck("attentionForwardBf16", out, lse, q, k, v, B, Tq, Tk, NH, NKV, HS)) {
+      this.k.attentionForwardBf16(out, lse, q, k, v, B, Tq, Tk, NH, NKV, HS, scale);
+    }
+  }
+  /** Checks attention forward arguments; false when there is nothing to compute. */
+  private attentionForwardCheck(
+    op: string, out: F, lse: F, q: F, k: F, v: F,
+    B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number,
+  ): boolean {
     attnShape(op, B, Tq, Tk, NH, NKV, HS);
     const nq = B * Tq * NH * HS, nk = B * Tk * NKV * HS;
     need(op, `out [${B},${Tq},${NH},${HS}]`, out, nq);
@@ -200,14 +216,29 @@ export abstract class CheckedBackend<F extends FloatBuf> implements Backend<F> {
     need(op, `k [${B},${Tk},${NKV},${HS}]`, k, nk);
     need(op, `v [${B},${Tk},${NKV},${HS}]`, v, nk);
     need(op, `lse [${B},${NH},${Tq}]`, lse, B * NH * Tq);
-    if (nq === 0) return;
-    this.k.attentionForward(out, lse, q, k, v, B, Tq, Tk, NH, NKV, HS, scale);
+    return nq !== 0;
   }
   attentionBackward(
     dq: F, dk: F, dv: F, dout: F, q: F, k: F, v: F, out: F, lse: F,
     B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number, scale: number,
   ): void {
-    const op = "attentionBackward";
+    if (this.attentionBackwardCheck("attentionBackward", dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, NH, NKV, HS)) {
+      this.k.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, NH, NKV, HS, scale);
+    }
+  }
+  attentionBackwardBf16(
+    dq: F, dk: F, dv: F, dout: F, q: F, k: F, v: F, out: F, lse: F,
+    B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number, scale: number,
+  ): void {
+    if (this.attentionBackwardCheck("attentionBackwardBf16", dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, NH, NKV, HS)) {
+      this.k.attentionBackwardBf16(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, NH, NKV, HS, scale);
+    }
+  }
+  /** Checks attention backward arguments; false when there is nothing to compute. */
+  private attentionBackwardCheck(
+    op: string, dq: F, dk: F, dv: F, dout: F, q: F, k: F, v: F, out: F, lse: F,
+    B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number,
+  ): boolean {
     attnShape(op, B, Tq, Tk, NH, NKV, HS);
     const nq = B * Tq * NH * HS, nk = B * Tk * NKV * HS;
     for (const [name, buf] of [["dq", dq], ["dout", dout], ["q", q], ["out", out]] as const) {
@@ -217,8 +248,7 @@ export abstract class CheckedBackend<F extends FloatBuf> implements Backend<F> {
       need(op, `${name} [${B},${Tk},${NKV},${HS}]`, buf, nk);
     }
     need(op, `lse [${B},${NH},${Tq}]`, lse, B * NH * Tq);
-    if (nq === 0) return;
-    this.k.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, NH, NKV, HS, scale);
+    return nq !== 0;
   }
   embeddingForward(out: F, ids: Int32Array, table: F, N: number, C: number, V: number): void {
     this.embeddingCheck("embeddingForward", out, ids, table, N, C, V);

@@ -10,6 +10,9 @@ function bf16(x: number): number {
   return bf16BitsToF32(f32ToBf16Bits(x));
 }
 
+/** Keys per online-softmax block of the bf16 attention kernels (native/attention_bf16.inc's kKB). */
+const ATT_BF16_KEYS = 64;
+
 export class ReferenceBackend implements Backend<Float64Array> {
   readonly name = "reference";
   readonly bytesPerElement = 8;
@@ -335,6 +338,96 @@ export class ReferenceBackend implements Backend<Float64Array> {
       }
     }
   }
+  // bf16 attention's naive twins. Rounding happens where the kernels round: every product input
+  // (q, k, v, dout, P, dS) goes through bf16() (float32 then bfloat16, nearest even); sums,
+  // scores, softmax and statistics are float64. The forward reproduces the kernels' online
+  // softmax over blocks of ATT_BF16_KEYS keys, because P is rounded relative to the running max.
+  attentionForwardBf16(
+    out: Float64Array, lse: Float64Array, q: Float64Array, k: Float64Array, v: Float64Array,
+    B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number, scale: number,
+  ): void {
+    const group = NH / NKV;
+    const s = new Float64Array(ATT_BF16_KEYS);
+    const acc = new Float64Array(HS);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < NH; h++) {
+        const kvh = Math.floor(h / group);
+        for (let t = 0; t < Tq; t++) {
+          const pos = Tk - Tq + t;
+          const qo = ((b * Tq + t) * NH + h) * HS;
+          let m = -Infinity, l = 0;
+          acc.fill(0);
+          for (let j0 = 0; j0 <= pos; j0 += ATT_BF16_KEYS) {
+            const nk = Math.min(ATT_BF16_KEYS, pos + 1 - j0);
+            let mx = -Infinity;
+            for (let j = 0; j < nk; j++) {
+              const ko = ((b * Tk + j0 + j) * NKV + kvh) * HS;
+              let dot = 0;
+              for (let d = 0; d < HS; d++) dot += bf16(q[qo + d]) * bf16(k[ko + d]);
+              s[j] = dot * scale;
+              if (s[j] > mx) mx = s[j];
+            }
+            const mnew = Math.max(m, mx);
+            const alpha = Math.exp(m - mnew);
+            for (let d = 0; d < HS; d++) acc[d] *= alpha;
+            let psum = 0;
+            for (let j = 0; j < nk; j++) {
+              const p = Math.exp(s[j] - mnew);
+              psum += p;
+              const pr = bf16(p);
+              const vo = ((b * Tk + j0 + j) * NKV + kvh) * HS;
+              for (let d = 0; d < HS; d++) acc[d] += pr * bf16(v[vo + d]);
+            }
+            l = l * alpha + psum;
+            m = mnew;
+          }
+          for (let d = 0; d < HS; d++) out[qo + d] = acc[d] / l;
+          lse[(b * NH + h) * Tq + t] = m + Math.log(l);
+        }
+      }
+    }
+  }
+
+  attentionBackwardBf16(
+    dq: Float64Array, dk: Float64Array, dv: Float64Array, dout: Float64Array,
+    q: Float64Array, k: Float64Array, v: Float64Array, out: Float64Array, lse: Float64Array,
+    B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number, scale: number,
+  ): void {
+    // Unlike attentionBackward this twin uses the saved out and lse, as the kernels do: the bf16
+    // forward's out is not the exact softmax average, and D = Σ out·dout must be the one it gave.
+    const group = NH / NKV;
+    const dqi = new Float64Array(HS);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < NH; h++) {
+        const kvh = Math.floor(h / group);
+        for (let t = 0; t < Tq; t++) {
+          const pos = Tk - Tq + t;
+          const qo = ((b * Tq + t) * NH + h) * HS;
+          const L = lse[(b * NH + h) * Tq + t];
+          let D = 0;
+          for (let d = 0; d < HS; d++) D += out[qo + d] * dout[qo + d];
+          dqi.fill(0);
+          for (let j = 0; j <= pos; j++) {
+            const ko = ((b * Tk + j) * NKV + kvh) * HS;
+            let sd = 0, dp = 0;
+            for (let d = 0; d < HS; d++) {
+              sd += bf16(q[qo + d]) * bf16(k[ko + d]);
+              dp += bf16(dout[qo + d]) * bf16(v[ko + d]);
+            }
+            const p = Math.exp(sd * scale - L);
+            const pr = bf16(p), dsr = bf16(p * (dp - D));
+            for (let d = 0; d < HS; d++) {
+              dv[ko + d] += pr * bf16(dout[qo + d]);
+              dk[ko + d] += scale * dsr * bf16(q[qo + d]);
+              dqi[d] += dsr * bf16(k[ko + d]);
+            }
+          }
+          for (let d = 0; d < HS; d++) dq[qo + d] += scale * dqi[d];
+        }
+      }
+    }
+  }
+
 
   embeddingForward(out: Float64Array, ids: Int32Array, table: Float64Array, N: number, C: number, _V: number): void {
     for (let n = 0; n < N; n++) {

@@ -47,7 +47,7 @@ const COMMON = {
   log: z.strictObject({ every: posInt("write metrics every N steps").default(1) }).prefault({}),
   on_nonfinite: z.enum(["stop", "skip"]).default("stop").describe("NaN/Inf loss: stop, or skip the update"),
   threads: posInt("kernel threads (default: all cores)").optional(),
-  precision: z.enum(PRECISIONS).default("fp32").describe("linear-layer matmuls: fp32 or bf16"),
+  precision: z.enum(PRECISIONS).default("fp32").describe("linear-layer matmuls and attention products: fp32 or bf16"),
   activation_checkpointing: z.boolean().default(false).describe("recompute each decoder layer's activations in backward (less memory, bit-identical gradients)"),
 };
 

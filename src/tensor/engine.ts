@@ -1,7 +1,8 @@
 // The autograd engine: a reverse-mode tape over coarse ops (ops.ts), a no-grad switch, and the
 // per-step activation arena. One Engine per training or inference loop; call reset() between
 // steps so activation memory is reused rather than reallocated. Its precision picks the matmul
-// kernels of linear layers (ops.ts); everything else, weights and gradients included, is fp32.
+// kernels of linear layers and the attention kernels (ops.ts); everything else, weights and
+// gradients included, is fp32.
 // block() runs a shape-preserving block (a decoder layer) so that its intermediates do not outlive
 // it: without gradients they are released at once; with `checkpointing` they are recomputed in
 // backward (activation checkpointing) instead of kept.
@@ -10,9 +11,10 @@ import { Arena } from "./arena.js";
 import { Tensor, sizeOf } from "./tensor.js";
 
 /**
- * Compute precision of linear layers. "bf16": forward and both backward GEMMs round their inputs
- * to bfloat16 and accumulate in fp32 (Backend.matmulBf16), like PyTorch autocast; master weights,
- * gradients, optimizer state and every other op stay fp32.
+ * Compute precision of linear layers and attention. "bf16": forward and both backward GEMMs round
+ * their inputs to bfloat16 and accumulate in fp32 (Backend.matmulBf16), like PyTorch autocast, and
+ * attention's products do the same (Backend.attentionForwardBf16 / attentionBackwardBf16, fp32
+ * softmax); master weights, gradients, optimizer state and every other op stay fp32.
  */
 export const PRECISIONS = ["fp32", "bf16"] as const;
 export type Precision = (typeof PRECISIONS)[number];

@@ -257,7 +257,8 @@ export function swiglu<F extends FloatBuf>(e: Engine<F>, gate: T<F>, up: T<F>): 
 
 /**
  * Causal grouped-query attention. q[B,Tq,NH,HS], k/v[B,Tk,NKV,HS] -> [B,Tq,NH,HS]; with Tk > Tq
- * the queries are the last Tq positions (KV-cached decoding).
+ * the queries are the last Tq positions (KV-cached decoding). In a bf16 engine forward and
+ * backward use the bf16 kernels (attentionForwardBf16 / attentionBackwardBf16).
  */
 export function attention<F extends FloatBuf>(e: Engine<F>, q: T<F>, k: T<F>, v: T<F>): T<F> {
   if (q.shape.length !== 4 || k.shape.length !== 4 || v.shape.length !== 4) fail("attention", "q, k, v must be 4-D [B,T,H,HS]", ["q", q.shape], ["k", k.shape], ["v", v.shape]);
@@ -269,13 +270,14 @@ export function attention<F extends FloatBuf>(e: Engine<F>, q: T<F>, k: T<F>, v:
   const scale = 1 / Math.sqrt(HS);
   const out = e.empty(q.shape, e.tracks(q, k, v));
   const lse = e.arena.alloc(B * NH * Tq);
-  e.be.attentionForward(out.data, lse, q.data, k.data, v.data, B, Tq, Tk, NH, NKV, HS, scale);
+  const bf16 = e.precision === "bf16";
+  (bf16 ? e.be.attentionForwardBf16 : e.be.attentionForward).call(e.be, out.data, lse, q.data, k.data, v.data, B, Tq, Tk, NH, NKV, HS, scale);
   if (out.requiresGrad) {
     e.record(out, () => {
       const dq = q.requiresGrad ? e.gradOf(q) : e.arena.alloc(q.size, true);
       const dk = k.requiresGrad ? e.gradOf(k) : e.arena.alloc(k.size, true);
       const dv = v.requiresGrad ? e.gradOf(v) : e.arena.alloc(v.size, true);
-      e.be.attentionBackward(dq, dk, dv, out.grad!, q.data, k.data, v.data, out.data, lse, B, Tq, Tk, NH, NKV, HS, scale);
+      (bf16 ? e.be.attentionBackwardBf16 : e.be.attentionBackward).call(e.be, dq, dk, dv, out.grad!, q.data, k.data, v.data, out.data, lse, B, Tq, Tk, NH, NKV, HS, scale);
     });
   }
   return out;

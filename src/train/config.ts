@@ -111,7 +111,7 @@ export const TRAIN_SCHEMA = z.strictObject({
   on_nonfinite: z.enum(["stop", "skip"]).default("stop").describe("what to do with a NaN/Inf loss: stop, or skip the update (the run still ends with its checkpoint)"),
   threads: posInt("kernel threads (default: all cores)").optional(),
   activation_checkpointing: z.boolean().default(false).describe("recompute each decoder layer's activations in backward instead of keeping them (less memory, ~1/3 more compute; gradients are bit-identical)"),
-  precision: z.enum(PRECISIONS).default("fp32").describe("linear-layer matmuls: fp32, or bf16 inputs with fp32 accumulation (weights, grads, optimizer stay fp32)"),
+  precision: z.enum(PRECISIONS).default("fp32").describe("linear-layer matmuls and attention products: fp32, or bf16 inputs with fp32 accumulation (softmax statistics, weights, grads, optimizer stay fp32)"),
   // Data parallelism under mpirun/srun (train/parallel.ts); not part of the run's identity.
   parallel: z.strictObject({
     check_every: int("compare a checksum of the weights across ranks every N steps (0 = only at the start)").min(0).default(50),

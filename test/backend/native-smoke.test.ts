@@ -40,7 +40,7 @@ describe("native addon", { skip }, () => {
     assert.equal(nb().bytesPerElement, 4);
   });
 
-  it("the bf16 GEMM is a capability of its own: AVX512-BF16 where present, else emulated", () => {
+  it("the bf16 GEMM and attention are a capability of their own: AVX512-BF16 where present, else emulated", () => {
     const isa = nb().isa;
     assert.ok(["avx512bf16", "emulated"].includes(nb().bf16), nb().bf16);
     if (nb().bf16 === "avx512bf16") assert.equal(isa, "avx512");
@@ -53,6 +53,11 @@ describe("native addon", { skip }, () => {
         const c = nb().alloc(1);
         nb().matmulBf16(c, buf([1.00390625]), buf([3]), 1, 1, 1, false, false, false, 1, 1, 1, 1);
         assert.equal(c[0], 3, "1.00390625 rounds to bf16 1.0 (nearest even)");
+        // and the emulated bf16 attention: one query, one key (P = 1), v rounds like the GEMM's inputs
+        const o = nb().alloc(1), l = nb().alloc(1);
+        nb().attentionForwardBf16(o, l, buf([0.5]), buf([0.25]), buf([1.00390625]), 1, 1, 1, 1, 1, 1, 1);
+        assert.equal(o[0], 1, "attentionForwardBf16 rounds v to bf16");
+        assert.equal(l[0], Math.fround(0.125), "lse = the single score");
       }
       nb().useIsa("generic", "auto");
       assert.equal(nb().isa, "generic");

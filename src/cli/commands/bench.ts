@@ -29,7 +29,8 @@ Options:
   --seq T (default 256)  --batch B (default 16)  --steps N (default 5; generate: 64)
   --warmup N (default 2)  --peak GFLOPS
   --precision fp32|bf16 (default fp32; train and eval): bf16 rounds the linear layers' matmul
-      inputs to bfloat16 and accumulates in fp32; weights, gradients and AdamW stay fp32
+      and attention's product inputs to bfloat16 and accumulates in fp32; softmax statistics,
+      weights, gradients and AdamW stay fp32
   --moments fp32|bf16|int8 (train; default fp32): AdamW moment storage (optimizer.moments)
   --activation-checkpointing (train): recompute each layer's activations in backward
   --cpu-time (train and eval, with --threads 1): time steps by process CPU time instead of wall
