@@ -20,7 +20,7 @@ export interface ModelBenchOptions {
   warmup: number;
   /** Peak FLOP/s of the machine, for MFU (default 228e9: FP32 FMA peak of 2 Zen 4 cores). */
   peakFlops: number;
-  /** Linear-layer matmul precision for train and eval (default fp32). */
+  /** Precision of the linear layers' matmuls and attention's products, train and eval (default fp32). */
   precision?: Precision;
   /** Training: AdamW moment storage (default fp32). */
   moments?: MomentDtype;

@@ -1,5 +1,6 @@
-// Index of the largest value (the first one on ties, as torch/numpy argmax; NaN is never chosen
-// over a number): shared by greedy decoding (models/) and the evaluation metrics (eval/).
+// Index of the largest value (the first one on ties, as torch/numpy argmax): shared by greedy
+// decoding (models/) and the evaluation metrics (eval/). NaN compares false, so a NaN is chosen
+// only at index 0 (torch/numpy would return the NaN's index): callers check logits are finite.
 
 export function argmax(x: ArrayLike<number>): number {
   let best = 0;

@@ -320,7 +320,9 @@ describe("config: precision", () => {
 
 test("training: bf16 losses track fp32's at every step of a tiny model (20 steps)", async () => {
   // bf16 training rounds the inputs of every linear layer's GEMMs and of attention's products
-  // (P and dS included; the attention kernels are counted below, so the run must use them).
+  // (P and dS included; the attention kernels are counted below, so the run must use them: with
+  // the fixture's head size 16 that is the emulated bf16 kernel on every native table, since the
+  // vdpbf16ps kernel takes multiples of 64 — conformance covers that one).
   // Measured on the fixture (debug preset, native avx512 with AVX512-BF16 and the reference
   // backend alike): at lr 3e-3 the per-step |Δloss| is ≤ 6e-4 with bf16 GEMMs only and ≤ 7e-4
   // with bf16 attention as well (mean ~3e-4; step 1, same weights, ~1e-4) on losses of ~5.5 → 3.

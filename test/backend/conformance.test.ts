@@ -576,8 +576,9 @@ function attentionCases(
 // bf16 values. Such a flip moves one term by a bf16 ulp (2^-8 of it) in a whole output row (HS
 // elements): at most 2^-8·max|v| ≈ 4e-3 with |v|, |dout| < 1 (measured up to 2.4e-4), and rare
 // (~1e-4 of the rounded values), so it touches a few rows. Bounds: every element within 4e-3
-// (a mask, offset or GQA error is O(0.1)), and at least 90% of the elements within the fp32
-// bounds (measured: at most 1.4% outside, a flipped row of the smallest case); skipping any one
+// (a mask, offset or GQA error is O(0.1)), and at least 95% of the elements within the fp32
+// bounds (measured: at most 1.4% outside, a flipped row of the smallest case; one wrong query
+// row of a Tq 17–33 case is 3–6% of its elements); skipping any one
 // rounding moves nearly every element by ~2^-9 relative (bf16.test.ts), far past the fp32
 // bounds, so a kernel that rounds less (or otherwise) than the reference fails. lse involves no
 // rounded product beyond the inputs: fp32's 1e-5.
@@ -602,8 +603,8 @@ function attentionBf16Cases(
   const out32 = toF64(toF32(out));
   const lse32 = toF64(toF32(lse));
   const shape = `B=${B} Tq=${Tq} Tk=${Tk} NH=${NH} NKV=${NKV} HS=${HS}${qkScale !== 2 ? ` |q|,|k|<${qkScale}` : ""}`;
-  const fwd = { atol: 4e-3 * widen, mostly: { atol: 1e-5 * widen, rtol: 1e-5, fraction: 0.1 } };
-  const bwd = { atol: 4e-3 * widen, mostly: { atol: 3e-5 * widen, rtol: 1e-5, fraction: 0.1 } };
+  const fwd = { atol: 4e-3 * widen, mostly: { atol: 1e-5 * widen, rtol: 1e-5, fraction: 0.05 } };
+  const bwd = { atol: 4e-3 * widen, mostly: { atol: 3e-5 * widen, rtol: 1e-5, fraction: 0.05 } };
   return [
     {
       name: `attentionForwardBf16 ${shape}`,
@@ -801,11 +802,14 @@ function allCases(): Case[] {
     [2, 1, 5, 8, 4, 32], // single query, a few keys
     [2, 1, 1100, 8, 4, 32], // single query, HS 32: three key chunks of the decode kernel, a partial 16-key block
     [1, 1, 513, 8, 1, 64], // single query, 8 heads per group (two passes of 4), one key past a chunk
+    [1, 1, 40, 5, 1, 128], // single query, HS 128: passes of 2 heads, the last one a single head
     [1, 1, 37, 4, 4, 128], // single query, HS 128, no grouping
     [1, 1, 1, 3, 1, 64], // single query over one key
     [1, 17, 127, 2, 1, 64], // Tq < Tk, ratio 2
     [1, 65, 65, 3, 1, 16], // odd T past SIMD widths
     [2, 40, 70, 8, 4, 32], // HS 32 (research-7m heads): a narrow tile block, scale 1/sqrt(32)
+    [1, 40, 50, 4, 2, 48], // HS 48: one full tile block plus a 3-vector block on AVX-512
+    [1, 20, 30, 2, 1, 7], // HS 7: a 3-column tail block on the generic table, ops.inc's kernel elsewhere
     [1, 70, 90, 4, 2, 128], // HS 128: two register tiles per row, scale 1/sqrt(128) not a power of two
   ]) {
     cases.push(...attentionCases(B, Tq, Tk, NH, NKV, HS));
@@ -827,6 +831,7 @@ function allCases(): Case[] {
     [1, 65, 65, 3, 1, 16],
     [1, 70, 90, 4, 2, 128],
     [1, 70, 90, 4, 2, 96], // HS 96: not a multiple of 64 (the AVX512-BF16 kernel hands it to the emulated one)
+    [2, 40, 70, 8, 4, 32], // HS 32 (research-7m): the emulated kernel's panels with a narrow column block
     [2, 131, 131, 6, 2, 64],
     [1, 100, 161, 4, 2, 64],
   ]) {
@@ -932,12 +937,16 @@ for (const { name, be, activate, reason } of loaded) {
         test(c.name, (b) => {
           const prev = b.getThreads();
           try {
+            let base: Record<string, Float64Array> | undefined;
             for (const threads of THREAD_COUNTS) {
               b.setThreads(threads);
               const first = c.run(b);
               const second = c.run(b);
+              base ??= first;
               for (const key of Object.keys(first)) {
                 expectBitIdentical(first[key], second[key], `${c.name} threads=${threads} [${key}]`);
+                // Every kernel's split depends on the sizes only: any thread count gives the same bits.
+                expectBitIdentical(base[key], first[key], `${c.name} threads=${THREAD_COUNTS[0]} vs ${threads} [${key}]`);
               }
               checkAgainstReference(c, first, ` threads=${threads}`);
             }
