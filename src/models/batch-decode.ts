@@ -1,9 +1,9 @@
 // Batched greedy decoding from a KV cache for prompts of different lengths. Each sequence owns a
 // row of one batched cache and its own length (the padding mask: a row's attention reads only
 // its own filled positions, and RoPE uses its own position), so no pad token is ever attended.
-// Prompts are prefilled row by row (chunked); every decode step then runs the projections and
-// MLP of all unfinished rows as one [n, d] GEMM — the win over one-prompt-at-a-time decoding —
-// and attention per row. Finished rows leave the step. generate.ts keeps the one-prompt API;
+// Prompts are prefilled chunk by chunk with the rows' parts packed into one product per linear
+// layer (prefillRows); every decode step then runs the projections and MLP of all unfinished
+// rows as one [n, d] GEMM — the win over one-prompt-at-a-time decoding — and attention per row. Finished rows leave the step. generate.ts keeps the one-prompt API;
 // `smol serve` batches sequences that own separate caches through decodeStepCaches (same step).
 import type { FloatBuf } from "../backend/backend.js";
 import { ShapeError } from "../errors.js";
@@ -94,6 +94,68 @@ function decodeRows<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine<Fb>, i
     const u = decodeProj(model, e, m, pre + "mlp.up_proj.weight");
     h = F.add(e, h, decodeProj(model, e, F.swiglu(e, g, u), pre + "mlp.down_proj.weight"));
   }
+  return F.rmsnorm(e, h, p("model.norm.weight"), c.normEps);
+}
+
+/**
+ * Prefill of several rows of one batched cache at once: row rows[i] takes its next parts[i].length
+ * prompt tokens at positions lengths[rows[i]].. (which then grow). The linear layers run over the
+ * rows' tokens packed into one [Σ n_i, d] product instead of one product per row — a short prompt
+ * alone is a GEMM of few rows, far from the GEMM's speed — while RoPE and attention stay per row
+ * (its own positions and cache). Every row gets the bits of prefilling it alone (model.hidden on a
+ * row view) as long as each part has more than DECODE_ROWS tokens: both then take the fp32 GEMM,
+ * whose outputs depend only on their own row (native/gemm.inc) — callers prefill shorter parts
+ * alone. Returns the final hidden states [Σ n_i, d] (after the last RMSNorm), rows in order.
+ */
+export function prefillRows<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine<Fb>, parts: readonly Int32Array[], rows: readonly number[], cache: KVCache<Fb>, lengths: number[]): Tensor<Fb> {
+  const c = model.config;
+  const [NH, NKV, HS] = [c.heads, c.kvHeads, c.headDim];
+  const kvRow = NKV * HS;
+  const span = cache.maxT * kvRow;
+  const N = parts.reduce((a, x) => a + x.length, 0);
+  parts.forEach((x, i) => {
+    if (lengths[rows[i]] + x.length > cache.maxT) throw new ShapeError(`prefillRows: row ${rows[i]} would exceed its ${cache.maxT} positions`);
+  });
+  const p = (name: string) => model.params.get(name);
+  const be = e.be;
+  const scale = 1 / Math.sqrt(HS);
+  const ids = new Int32Array(N);
+  let off = 0;
+  for (const x of parts) { ids.set(x, off); off += x.length; }
+  let h = F.embedding(e, p("model.embed_tokens.weight"), ids);
+  for (let l = 0; l < c.layers; l++) {
+    const pre = `model.layers.${l}.`;
+    const attention = (x: Tensor<Fb>) => {
+      const a = F.rmsnorm(e, x, p(pre + "input_layernorm.weight"), c.normEps);
+      const q = model.proj(e, a, pre + "self_attn.q_proj.weight");
+      const k = model.proj(e, a, pre + "self_attn.k_proj.weight");
+      const v = model.proj(e, a, pre + "self_attn.v_proj.weight");
+      const qr = e.empty([N, NH * HS]);
+      const o = e.empty([N, NH * HS]);
+      let t0 = 0;
+      parts.forEach((x, i) => {
+        const n = x.length, r = rows[i], pos = lengths[r];
+        const kc = cache.k[l].subarray(r * span, r * span + (pos + n) * kvRow) as Fb;
+        const vc = cache.v[l].subarray(r * span, r * span + (pos + n) * kvRow) as Fb;
+        const qi = qr.data.subarray(t0 * NH * HS, (t0 + n) * NH * HS) as Fb;
+        be.ropeForward(qi, q.data.subarray(t0 * NH * HS, (t0 + n) * NH * HS) as Fb, model.rope.cos, model.rope.sin, 1, n, NH, HS, pos);
+        be.ropeForward(kc.subarray(pos * kvRow) as Fb, k.data.subarray(t0 * kvRow, (t0 + n) * kvRow) as Fb, model.rope.cos, model.rope.sin, 1, n, NKV, HS, pos);
+        vc.set(v.data.subarray(t0 * kvRow, (t0 + n) * kvRow), pos * kvRow);
+        const lse = e.arena.alloc(NH * n);
+        be.attentionForward(o.data.subarray(t0 * NH * HS, (t0 + n) * NH * HS) as Fb, lse, qi, kc, vc, 1, n, pos + n, NH, NKV, HS, scale);
+        t0 += n;
+      });
+      return F.add(e, x, model.proj(e, o, pre + "self_attn.o_proj.weight"));
+    };
+    const mlp = (r: Tensor<Fb>) => {
+      const m = F.rmsnorm(e, r, p(pre + "post_attention_layernorm.weight"), c.normEps);
+      const g = model.proj(e, m, pre + "mlp.gate_proj.weight");
+      const u = model.proj(e, m, pre + "mlp.up_proj.weight");
+      return F.add(e, r, model.proj(e, F.swiglu(e, g, u), pre + "mlp.down_proj.weight"));
+    };
+    h = e.block(e.block(h, attention, true), mlp, true);
+  }
+  parts.forEach((x, i) => (lengths[rows[i]] += x.length));
   return F.rmsnorm(e, h, p("model.norm.weight"), c.normEps);
 }
 
@@ -193,21 +255,40 @@ export function generateGreedyBatch<Fb extends FloatBuf>(model: LlamaModel<Fb>, 
         try {
           const lengths = new Array<number>(group.length).fill(0);
           const next = new Array<number>(group.length);
-          group.forEach((i, r) => {
-            const view = cacheRow(cache, r);
-            const ids = prompts[i];
-            for (let s = 0; s < ids.length; s += chunk) {
-              const part = Int32Array.from(ids.slice(s, s + chunk));
-              const h = model.hidden(e, part, 1, part.length, view);
-              if (s + chunk >= ids.length) {
-                const row = model.logits(e, h, Int32Array.of(part.length - 1)).data;
-                assertFiniteOutput(model.be, row, "logits", V);
-                next[r] = argmax(row.subarray(0, V));
-              }
+          // Prefill, chunk by chunk: the parts of more than DECODE_ROWS tokens of all rows go through
+          // one packed forward (prefillRows), shorter ones alone; either way a row gets the bits of
+          // being prefilled by itself, so the tokens do not depend on the batch.
+          const nchunks = Math.max(...group.map((i) => Math.ceil(prompts[i].length / chunk)));
+          const finish = (r: number, h: Tensor<Fb>, last: number) => {
+            const row = model.logits(e, h, Int32Array.of(last)).data;
+            assertFiniteOutput(model.be, row, "logits", V);
+            next[r] = argmax(row.subarray(0, V));
+          };
+          for (let ci = 0; ci < nchunks; ci++) {
+            const s = ci * chunk;
+            const packed: number[] = [];
+            group.forEach((i, r) => {
+              const ids = prompts[i];
+              if (s >= ids.length) return;
+              const n = Math.min(chunk, ids.length - s);
+              if (n > DECODE_ROWS) { packed.push(r); return; }
+              const view = cacheRow(cache, r);
+              view.length = lengths[r];
+              const h = model.hidden(e, Int32Array.from(ids.slice(s, s + n)), 1, n, view);
+              lengths[r] += n;
+              if (s + n >= ids.length) finish(r, h, n - 1);
               e.reset();
-            }
-            lengths[r] = ids.length;
-          });
+            });
+            if (packed.length === 0) continue;
+            const parts = packed.map((r) => Int32Array.from(prompts[group[r]].slice(s, s + chunk)));
+            const h = prefillRows(model, e, parts, packed, cache, lengths);
+            let t0 = 0;
+            packed.forEach((r, j) => {
+              t0 += parts[j].length;
+              if (s + parts[j].length >= prompts[group[r]].length) finish(r, h, t0 - 1);
+            });
+            e.reset();
+          }
           let active = group.map((_, r) => r);
           for (;;) {
             active = active.filter((r) => {

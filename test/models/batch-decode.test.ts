@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { defaultBackend } from "../../src/backend/index.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
-import { cacheRow, decodeStep, generateGreedyBatch } from "../../src/models/batch-decode.js";
+import { cacheRow, decodeStep, generateGreedyBatch, prefillRows } from "../../src/models/batch-decode.js";
 import { generate } from "../../src/models/generate.js";
 import { KVCache } from "../../src/models/llama.js";
 import { Engine } from "../../src/tensor/engine.js";
@@ -41,6 +41,58 @@ test("native backend: batched greedy tokens equal one-at-a-time tokens exactly (
   const one = generateGreedyBatch(model, prompts, { maxNewTokens: budgets, batchSize: 1 });
   const many = generateGreedyBatch(model, prompts, { maxNewTokens: budgets, batchSize: 16 });
   assert.deepEqual(many, one);
+  model.dispose();
+});
+
+// Longer prompts with a small prefill chunk: parts of more than 16 tokens of several rows go
+// through one packed forward (prefillRows), shorter parts alone, and rows switch between the two.
+const long = [40, 17, 33, 5, 58].map((n, r) => Array.from({ length: n }, (_, t) => (r * 37 + t * 11) % 97 + 1));
+const longBudgets = [6, 5, 4, 6, 3];
+
+test("packed prefill: batched tokens equal one-at-a-time tokens (reference exact vs generate; native batch 1 vs 16 exact)", () => {
+  const ref = tinyModel(new ReferenceBackend(), 7, { maxSeq: 64 });
+  const alone = long.map((p, i) => generate(ref, p, { maxNewTokens: longBudgets[i], temperature: 0, topK: 0, topP: 1, seed: 0 }).ids);
+  for (const batchSize of [1, 16]) {
+    const got = generateGreedyBatch(ref, long, { maxNewTokens: longBudgets, batchSize, prefillChunk: 20 });
+    assert.deepEqual(got.map((g) => g.ids), alone, `reference, batch ${batchSize}`);
+  }
+  ref.dispose();
+  const nat = tinyModel(defaultBackend().backend, 9, { maxSeq: 64 });
+  for (const prefillChunk of [20, 256]) {
+    const one = generateGreedyBatch(nat, long, { maxNewTokens: longBudgets, batchSize: 1, prefillChunk });
+    const many = generateGreedyBatch(nat, long, { maxNewTokens: longBudgets, batchSize: 16, prefillChunk });
+    assert.deepEqual(many, one, `native, chunk ${prefillChunk}`);
+  }
+  nat.dispose();
+});
+
+test("prefillRows gives each row the bits of prefilling it alone (native, parts over 16 tokens)", () => {
+  const be = defaultBackend().backend;
+  const model = tinyModel(be, 10, { maxSeq: 64 });
+  const d = model.config.d;
+  const e = new Engine(be);
+  const parts = [long[0].slice(0, 20), long[2], long[1]].map((x) => Int32Array.from(x));
+  const packed = new KVCache(be, model.config, 3, 64);
+  const lengths = [0, 0, 0];
+  e.noGrad(() => {
+    const h = Float32Array.from(prefillRows(model, e, parts, [0, 1, 2], packed, lengths).data);
+    e.reset();
+    let t0 = 0;
+    parts.forEach((x, r) => {
+      const alone = new KVCache(be, model.config, 1, 64);
+      const want = model.hidden(e, x, 1, x.length, alone).data;
+      assert.deepEqual(h.subarray(t0 * d, (t0 + x.length) * d), Float32Array.from(want.subarray(0, x.length * d)), `row ${r} hidden`);
+      const span = 64 * model.config.kvHeads * model.config.headDim;
+      const n = x.length * model.config.kvHeads * model.config.headDim;
+      assert.deepEqual(packed.k[1].subarray(r * span, r * span + n), alone.k[1].subarray(0, n), `row ${r} keys`);
+      alone.dispose(be);
+      e.reset();
+      t0 += x.length;
+    });
+  });
+  assert.deepEqual(lengths, parts.map((x) => x.length));
+  e.arena.dispose();
+  packed.dispose(be);
   model.dispose();
 });
 
