@@ -92,11 +92,9 @@ function machine() {
   };
 }
 
-// FP32 FMA peak: independent FMA chains per thread (enough to cover latency × pipes), best of 30
-// short bursts. Each thread times itself by its own CPU time (CLOCK_THREAD_CPUTIME_ID), so time the
-// scheduler gives to other processes on a shared machine does not count: the figure is what the
-// cores do while they run this thread; the burst's rate is the sum over its threads.
-const FMA_C = `#include <immintrin.h>
+// The peak harness: 30 bursts of `iters` iterations of KERNEL on every thread; each thread adds
+// its own GFLOP/s to g (KERNEL's last line), the best burst's sum is printed.
+const peakProgram = (kernel) => `#include <immintrin.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +109,19 @@ int main(int argc, char **argv) {
 #pragma omp parallel reduction(+:sink) reduction(+:g)
     {
       double t0 = tcpu();
-#ifdef __AVX512F__
+${kernel}    }
+    if (g > best) best = g;
+  }
+  printf("%.1f %g\\n", best, (double)sink);
+  return 0;
+}
+`;
+
+// FP32 FMA peak: independent FMA chains per thread (enough to cover latency × pipes), best of 30
+// short bursts. Each thread times itself by its own CPU time (CLOCK_THREAD_CPUTIME_ID), so time the
+// scheduler gives to other processes on a shared machine does not count: the figure is what the
+// cores do while they run this thread; the burst's rate is the sum over its threads.
+const FMA_C = peakProgram(`#ifdef __AVX512F__
       __m512 a[ACC], x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f); const int W = 16;
       for (int i = 0; i < ACC; i++) a[i] = _mm512_set1_ps((float)i);
       for (long n = 0; n < iters; n++) for (int i = 0; i < ACC; i++) a[i] = _mm512_fmadd_ps(a[i], x, y);
@@ -123,44 +133,17 @@ int main(int argc, char **argv) {
       for (int i = 0; i < ACC; i++) { _mm256_storeu_ps(t, a[i]); sink += t[0]; }
 #endif
       g += (double)iters * ACC * W * 2 / (tcpu() - t0) / 1e9;
-    }
-    if (g > best) best = g;
-  }
-  printf("%.1f %g\\n", best, (double)sink);
-  return 0;
-}
-`;
+`);
 
 // bf16 peak: the same loop with vdpbf16ps (16 lanes × 2 products, 64 FLOPs per instruction), the
 // instruction SmolLab's bf16 GEMM and PyTorch's oneDNN bf16 kernels are built on.
-const DPBF16_C = `#include <immintrin.h>
-#include <omp.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-#define ACC 12
-static double tcpu(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
-int main(int argc, char **argv) {
-  int threads = atoi(argv[1]); long iters = atol(argv[2]); double best = 0; float sink = 0;
-  omp_set_num_threads(threads);
-  for (int rep = 0; rep < 30; rep++) {
-    double g = 0;
-#pragma omp parallel reduction(+:sink) reduction(+:g)
-    {
-      double t0 = tcpu();
-      __m512 a[ACC];
+const DPBF16_C = peakProgram(`      __m512 a[ACC];
       const __m512bh x = (__m512bh)_mm512_set1_epi32(0x3f7f3f7f), y = (__m512bh)_mm512_set1_epi32(0x33d633d6);
       for (int i = 0; i < ACC; i++) a[i] = _mm512_set1_ps((float)i);
       for (long n = 0; n < iters; n++) for (int i = 0; i < ACC; i++) a[i] = _mm512_dpbf16_ps(a[i], x, y);
       for (int i = 0; i < ACC; i++) sink += _mm512_reduce_add_ps(a[i]);
       g += (double)iters * ACC * 16 * 4 / (tcpu() - t0) / 1e9;
-    }
-    if (g > best) best = g;
-  }
-  printf("%.1f %g\\n", best, (double)sink);
-  return 0;
-}
-`;
+`);
 
 /** Measured FP32 (or, kind "bf16", vdpbf16ps) peak for `threads` threads: max(1-thread × threads, all together). */
 function measurePeak(threads, m, kind = "fp32") {
