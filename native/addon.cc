@@ -661,6 +661,16 @@ SMOL_FN(js_cross_entropy_backward) {
   return a.undefined();
 }
 
+// AdamW's hyperparameters lr, beta1, beta2, eps, weight decay and step from arguments i..i+5.
+struct AdamHyper {
+  float lr, beta1, beta2, eps, wd;
+  int step;
+};
+static AdamHyper adam_hyper(Args& a, int i) {
+  return {static_cast<float>(a.num(i)),     static_cast<float>(a.num(i + 1)), static_cast<float>(a.num(i + 2)),
+          static_cast<float>(a.num(i + 3)), static_cast<float>(a.num(i + 4)), a.i32n(i + 5)};
+}
+
 SMOL_FN(js_adamw) {
   Args a(env, info, "adamw");
   float* param = a.f32(0);
@@ -668,12 +678,9 @@ SMOL_FN(js_adamw) {
   float* m = a.f32(2);
   float* v = a.f32(3);
   const int64_t n = a.i64(4);
-  const float lr = static_cast<float>(a.num(5)), beta1 = static_cast<float>(a.num(6)),
-              beta2 = static_cast<float>(a.num(7)), eps = static_cast<float>(a.num(8)),
-              wd = static_cast<float>(a.num(9));
-  const int step = a.i32n(10);
+  const AdamHyper h = adam_hyper(a, 5);
   if (!a.ok()) return nullptr;
-  K->adamw(param, grad, m, v, n, lr, beta1, beta2, eps, wd, step);
+  K->adamw(param, grad, m, v, n, h.lr, h.beta1, h.beta2, h.eps, h.wd, h.step);
   return a.undefined();
 }
 
@@ -685,12 +692,9 @@ SMOL_FN(js_adamw_bf16) {
   uint16_t* m = static_cast<uint16_t*>(a.raw(2, napi_uint16_array, "Uint16Array"));
   uint16_t* v = static_cast<uint16_t*>(a.raw(3, napi_uint16_array, "Uint16Array"));
   const int64_t n = a.i64(4);
-  const float lr = static_cast<float>(a.num(5)), beta1 = static_cast<float>(a.num(6)),
-              beta2 = static_cast<float>(a.num(7)), eps = static_cast<float>(a.num(8)),
-              wd = static_cast<float>(a.num(9));
-  const int step = a.i32n(10);
+  const AdamHyper h = adam_hyper(a, 5);
   if (!a.ok()) return nullptr;
-  K->adamw_bf16(param, grad, m, v, n, lr, beta1, beta2, eps, wd, step);
+  K->adamw_bf16(param, grad, m, v, n, h.lr, h.beta1, h.beta2, h.eps, h.wd, h.step);
   return a.undefined();
 }
 
@@ -704,12 +708,9 @@ SMOL_FN(js_adamw_int8) {
   float* ms = a.f32(4);
   float* vs = a.f32(5);
   const int64_t n = a.i64(6);
-  const float lr = static_cast<float>(a.num(7)), beta1 = static_cast<float>(a.num(8)),
-              beta2 = static_cast<float>(a.num(9)), eps = static_cast<float>(a.num(10)),
-              wd = static_cast<float>(a.num(11));
-  const int step = a.i32n(12);
+  const AdamHyper h = adam_hyper(a, 7);
   if (!a.ok()) return nullptr;
-  K->adamw_int8(param, grad, m, v, ms, vs, n, lr, beta1, beta2, eps, wd, step);
+  K->adamw_int8(param, grad, m, v, ms, vs, n, h.lr, h.beta1, h.beta2, h.eps, h.wd, h.step);
   return a.undefined();
 }
 
