@@ -514,51 +514,56 @@ function swigluCases(n: number): Case[] {
 // query, with the softmax derivative's cancellation (dp - D) on O(1) gradients (measured
 // ≤ 2.3e-6): atol 3e-5. A mask, offset or GQA-mapping error is O(0.1).
 function attentionCases(
-  B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number, qkScale = 2,
+  B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number, qkScale = 2, bf16 = false,
 ): Case[] {
   const s = seed++;
   const scale = 1 / Math.sqrt(HS);
   const nq = B * Tq * NH * HS;
   const nk = B * Tk * NKV * HS;
-  const q = data(nq, s * 11, qkScale);
-  const k = data(nk, s * 11 + 1, qkScale);
+  const m = bf16 ? 13 : 11;
+  const q = data(nq, s * m, qkScale);
+  const k = data(nk, s * m + 1, qkScale);
   // With large q, k (scores past exp's float32 range, ~88) the case checks max-subtraction, not
   // precision: a score's float32 error ~u·scale·Σ|q k| (≈2e-5 at qkScale 10, HS 64) shifts
   // probabilities by that much relatively, so tolerances widen in proportion.
   const widen = Math.max(1, (qkScale / 2) ** 2);
-  const v = data(nk, s * 11 + 2);
-  const dout = data(nq, s * 11 + 3);
-  const dq0 = data(nq, s * 11 + 4);
-  const dk0 = data(nk, s * 11 + 5);
-  const dv0 = data(nk, s * 11 + 6);
+  const v = data(nk, s * m + 2);
+  const dout = data(nq, s * m + 3);
+  const dq0 = data(nq, s * m + 4);
+  const dk0 = data(nk, s * m + 5);
+  const dv0 = data(nk, s * m + 6);
   // out and lse for the backward come from the reference, rounded to float32 (same point for both).
   const out = new Float64Array(nq);
   const lse = new Float64Array(B * NH * Tq);
-  ref.attentionForward(out, lse, q, k, v, B, Tq, Tk, NH, NKV, HS, scale);
+  (bf16 ? ref.attentionForwardBf16 : ref.attentionForward).call(ref, out, lse, q, k, v, B, Tq, Tk, NH, NKV, HS, scale);
   const out32 = toF64(toF32(out));
   const lse32 = toF64(toF32(lse));
   const shape = `B=${B} Tq=${Tq} Tk=${Tk} NH=${NH} NKV=${NKV} HS=${HS}${qkScale !== 2 ? ` |q|,|k|<${qkScale}` : ""}`;
-  const fwd = { rtol: 1e-5, atol: 1e-5 * widen };
-  const bwd = { rtol: 1e-5, atol: 3e-5 * widen };
+  const tight = { rtol: 1e-5, atol: 1e-5 * widen };
+  const fwd: Tol = bf16 ? { atol: 4e-3 * widen, mostly: { atol: 1e-5 * widen, rtol: 1e-5, fraction: 0.05 } } : tight;
+  const bwd: Tol = bf16
+    ? { atol: 4e-3 * widen, mostly: { atol: 3e-5 * widen, rtol: 1e-5, fraction: 0.05 } }
+    : { rtol: 1e-5, atol: 3e-5 * widen };
+  const sfx = bf16 ? "Bf16" : "";
   return [
     {
-      name: `attentionForward ${shape}`,
+      name: `attentionForward${sfx} ${shape}`,
       run(be) {
         const o = be.alloc(nq);
         const l = be.alloc(B * NH * Tq);
-        be.attentionForward(o, l, upload(be, q), upload(be, k), upload(be, v), B, Tq, Tk, NH, NKV, HS, scale);
+        (bf16 ? be.attentionForwardBf16 : be.attentionForward).call(be, o, l, upload(be, q), upload(be, k), upload(be, v), B, Tq, Tk, NH, NKV, HS, scale);
         return { out: toF64(o), lse: toF64(l) };
       },
-      tol: { out: fwd, lse: fwd },
+      tol: { out: fwd, lse: tight },
     },
     ...[false, true].map((acc): Case => ({
-      name: `attentionBackward ${acc ? "onto non-zero d-buffers" : "from zero"} ${shape}`,
+      name: `attentionBackward${sfx} ${acc ? "onto non-zero d-buffers" : "from zero"} ${shape}`,
       run(be) {
         const dq = acc ? upload(be, dq0) : be.alloc(nq);
         const dk = acc ? upload(be, dk0) : be.alloc(nk);
         const dv = acc ? upload(be, dv0) : be.alloc(nk);
-        be.attentionBackward(
-          dq, dk, dv, upload(be, dout), upload(be, q), upload(be, k), upload(be, v),
+        (bf16 ? be.attentionBackwardBf16 : be.attentionBackward).call(
+          be, dq, dk, dv, upload(be, dout), upload(be, q), upload(be, k), upload(be, v),
           upload(be, out32), upload(be, lse32), B, Tq, Tk, NH, NKV, HS, scale,
         );
         return { dq: toF64(dq), dk: toF64(dk), dv: toF64(dv) };
@@ -585,52 +590,7 @@ function attentionCases(
 function attentionBf16Cases(
   B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number, qkScale = 2,
 ): Case[] {
-  const s = seed++;
-  const scale = 1 / Math.sqrt(HS);
-  const nq = B * Tq * NH * HS;
-  const nk = B * Tk * NKV * HS;
-  const q = data(nq, s * 13, qkScale);
-  const k = data(nk, s * 13 + 1, qkScale);
-  const v = data(nk, s * 13 + 2);
-  const dout = data(nq, s * 13 + 3);
-  const dq0 = data(nq, s * 13 + 4);
-  const dk0 = data(nk, s * 13 + 5);
-  const dv0 = data(nk, s * 13 + 6);
-  const widen = Math.max(1, (qkScale / 2) ** 2);
-  const out = new Float64Array(nq);
-  const lse = new Float64Array(B * NH * Tq);
-  ref.attentionForwardBf16(out, lse, q, k, v, B, Tq, Tk, NH, NKV, HS, scale);
-  const out32 = toF64(toF32(out));
-  const lse32 = toF64(toF32(lse));
-  const shape = `B=${B} Tq=${Tq} Tk=${Tk} NH=${NH} NKV=${NKV} HS=${HS}${qkScale !== 2 ? ` |q|,|k|<${qkScale}` : ""}`;
-  const fwd = { atol: 4e-3 * widen, mostly: { atol: 1e-5 * widen, rtol: 1e-5, fraction: 0.05 } };
-  const bwd = { atol: 4e-3 * widen, mostly: { atol: 3e-5 * widen, rtol: 1e-5, fraction: 0.05 } };
-  return [
-    {
-      name: `attentionForwardBf16 ${shape}`,
-      run(be) {
-        const o = be.alloc(nq);
-        const l = be.alloc(B * NH * Tq);
-        be.attentionForwardBf16(o, l, upload(be, q), upload(be, k), upload(be, v), B, Tq, Tk, NH, NKV, HS, scale);
-        return { out: toF64(o), lse: toF64(l) };
-      },
-      tol: { out: fwd, lse: { rtol: 1e-5, atol: 1e-5 * widen } },
-    },
-    ...[false, true].map((acc): Case => ({
-      name: `attentionBackwardBf16 ${acc ? "onto non-zero d-buffers" : "from zero"} ${shape}`,
-      run(be) {
-        const dq = acc ? upload(be, dq0) : be.alloc(nq);
-        const dk = acc ? upload(be, dk0) : be.alloc(nk);
-        const dv = acc ? upload(be, dv0) : be.alloc(nk);
-        be.attentionBackwardBf16(
-          dq, dk, dv, upload(be, dout), upload(be, q), upload(be, k), upload(be, v),
-          upload(be, out32), upload(be, lse32), B, Tq, Tk, NH, NKV, HS, scale,
-        );
-        return { dq: toF64(dq), dk: toF64(dk), dv: toF64(dv) };
-      },
-      tol: { dq: bwd, dk: bwd, dv: bwd },
-    })),
-  ];
+  return attentionCases(B, Tq, Tk, NH, NKV, HS, qkScale, true);
 }
 
 // embedding: forward is a copy (exact); backward sums up to N float32 rows into one row (repeated
