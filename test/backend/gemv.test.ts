@@ -2,7 +2,8 @@
 // every kernel table this CPU runs (SMOL_ISA=… limits it to one), against the float64 reference,
 // and the property batched decoding relies on: row i of an M-row product is bit-identical to
 // the same row computed alone (M = 1), for every M, with and without accumulation, at 1 and 2
-// threads. Shapes cover the register blocks (4 activation rows × 2 weight rows), their
+// threads. Shapes cover the register blocks (4 activation rows × 2 weight rows; 4 × 4 split
+// blocks from M = 8), their
 // remainders (odd N, M = 5..15), K tails (K % 32 = 16, K % 16 ≠ 0) and the chunk/prefetch
 // boundaries (N × K above the 96 KiB chunk, rows past the prefetch distance).
 import { describe, it } from "node:test";
