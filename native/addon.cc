@@ -104,7 +104,59 @@ struct Block {
   void* data;
   size_t bytes;
   bool freed;
+  size_t mapped;  // > 0: an mmap of this many bytes (released with munmap), else aligned_alloc's
 };
+
+// Buffers of 1 MiB or more (parameters, KV caches, arena chunks) are anonymous mappings, which the
+// kernel hands out zeroed page by page on first touch, so they are not cleared here: a page that
+// is never written (a KV cache's unused positions, the part of an arena a decode step does not
+// reach) costs no page fault and no memory, and a written one is faulted once instead of being
+// cleared first (allocating a 16-row prefill's buffers took 245 ms here, mostly clearing fresh
+// pages, and now takes 5 ms; the faults move to the first writes). From 8 MiB on they
+// start on a 2 MiB boundary and ask for transparent huge pages, so streaming weights (decoding
+// reads every weight once per token) misses the TLB once per 2 MiB instead of once per 4 KiB;
+// where THP is "madvise", only this makes them huge. Smaller buffers come from the C heap.
+constexpr size_t kMapBytes = size_t(1) << 20;
+constexpr size_t kHugeBytes = size_t(8) << 20;
+constexpr size_t kHugeAlign = size_t(2) << 20;
+
+void* map_zeroed(size_t bytes, size_t* mapped) {
+  const bool huge = bytes >= kHugeBytes;
+  const size_t align = huge ? kHugeAlign : 4096;
+  const size_t len = (bytes + align - 1) / align * align;
+#if defined(__linux__)
+  const size_t extra = huge ? kHugeAlign : 0;
+  void* raw = mmap(nullptr, len + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  // Trim to an aligned window of len bytes.
+  const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = (start + align - 1) / align * align;
+  if (aligned > start) munmap(raw, aligned - start);
+  const uintptr_t end = start + len + extra;
+  if (end > aligned + len) munmap(reinterpret_cast<void*>(aligned + len), end - (aligned + len));
+  void* data = reinterpret_cast<void*>(aligned);
+#if defined(MADV_HUGEPAGE)
+  if (huge) madvise(data, len, MADV_HUGEPAGE);
+#endif
+  *mapped = len;
+  return data;
+#else
+  *mapped = 0;
+  void* data = std::aligned_alloc(align, len);
+  if (data) std::memset(data, 0, len);
+  return data;
+#endif
+}
+
+void release_memory(void* data, size_t mapped) {
+#if defined(__linux__)
+  if (mapped > 0) {
+    munmap(data, mapped);
+    return;
+  }
+#endif
+  std::free(data);
+}
 
 std::mutex g_mu;
 std::unordered_map<void*, Block*> g_live;  // by data pointer
@@ -114,7 +166,7 @@ void release_locked(Block* b) {
   b->freed = true;
   g_live.erase(b->data);
   g_live_bytes -= b->bytes;
-  std::free(b->data);
+  release_memory(b->data, b->mapped);
 }
 
 void finalize_block(napi_env, void*, void* hint) {
@@ -302,24 +354,22 @@ SMOL_FN(js_alloc) {
     return arr;
   }
   const size_t bytes = static_cast<size_t>(n) * sizeof(float);
-  // Large buffers (parameters, KV caches, arenas) start on a 2 MiB boundary and ask for transparent
-  // huge pages, so streaming weights (decoding reads every weight once per token) misses the TLB
-  // once per 2 MiB instead of once per 4 KiB; where THP is "madvise", only this makes them huge.
-  const bool huge = bytes >= (size_t(8) << 20);
-  const size_t align = huge ? (size_t(2) << 20) : 64;
-  const size_t cap = (bytes + align - 1) / align * align + (huge ? 0 : 64);  // never zero-sized
-  void* data = std::aligned_alloc(align, cap);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (data && huge) madvise(data, cap, MADV_HUGEPAGE);
-#endif
+  size_t mapped = 0;
+  void* data;
+  if (bytes >= kMapBytes) {
+    data = map_zeroed(bytes, &mapped);
+  } else {
+    const size_t cap = (bytes + 63) / 64 * 64 + 64;  // never zero-sized
+    data = std::aligned_alloc(64, cap);
+    if (data) std::memset(data, 0, cap);
+  }
   if (!data) {
     throw_error(env, "alloc", ("out of memory allocating " + std::to_string(bytes) + " bytes").c_str());
     return nullptr;
   }
-  std::memset(data, 0, cap);
-  Block* b = new Block{data, bytes, false};
+  Block* b = new Block{data, bytes, false, mapped};
   if (napi_create_external_arraybuffer(env, data, bytes, finalize_block, b, &ab) != napi_ok) {
-    std::free(data);
+    release_memory(data, mapped);
     delete b;
     throw_error(env, "alloc", "cannot create an external ArrayBuffer");
     return nullptr;

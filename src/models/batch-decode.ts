@@ -246,80 +246,91 @@ export function generateGreedyBatch<Fb extends FloatBuf>(model: LlamaModel<Fb>, 
   const results: BatchDecodeResult[] = prompts.map(() => ({ ids: [], stoppedBy: "length" }));
   const e = new Engine(model.be);
   let finished = 0;
+  // One batched cache serves every group (rows are refilled from position 0; attention reads only a
+  // row's filled positions), reallocated only when a group needs more positions: a fresh cache per
+  // group costs its page faults again each time.
+  let cache: KVCache<Fb> | undefined;
   try {
     e.noGrad(() => {
       for (let g0 = 0; g0 < prompts.length; g0 += B) {
         const group = Array.from({ length: Math.min(B, prompts.length - g0) }, (_, j) => g0 + j);
         const maxT = Math.max(...group.map((i) => prompts[i].length + budget(i)));
-        const cache = new KVCache(model.be, model.config, group.length, maxT);
-        try {
-          const lengths = new Array<number>(group.length).fill(0);
-          const next = new Array<number>(group.length);
-          // Prefill, chunk by chunk: the parts of more than DECODE_ROWS tokens of all rows go through
-          // one packed forward (prefillRows), shorter ones alone; either way a row gets the bits of
-          // being prefilled by itself, so the tokens do not depend on the batch.
-          const nchunks = Math.max(...group.map((i) => Math.ceil(prompts[i].length / chunk)));
-          const finish = (r: number, h: Tensor<Fb>, last: number) => {
-            const row = model.logits(e, h, Int32Array.of(last)).data;
-            assertFiniteOutput(model.be, row, "logits", V);
-            next[r] = argmax(row.subarray(0, V));
-          };
-          for (let ci = 0; ci < nchunks; ci++) {
-            const s = ci * chunk;
-            const packed: number[] = [];
-            group.forEach((i, r) => {
-              const ids = prompts[i];
-              if (s >= ids.length) return;
-              const n = Math.min(chunk, ids.length - s);
-              if (n > DECODE_ROWS) { packed.push(r); return; }
-              const view = cacheRow(cache, r);
-              view.length = lengths[r];
-              const h = model.hidden(e, Int32Array.from(ids.slice(s, s + n)), 1, n, view);
-              lengths[r] += n;
-              if (s + n >= ids.length) finish(r, h, n - 1);
-              e.reset();
-            });
-            if (packed.length === 0) continue;
-            const parts = packed.map((r) => Int32Array.from(prompts[group[r]].slice(s, s + chunk)));
-            const h = prefillRows(model, e, parts, packed, cache, lengths);
-            let t0 = 0;
-            packed.forEach((r, j) => {
-              t0 += parts[j].length;
-              if (s + parts[j].length >= prompts[group[r]].length) finish(r, h, t0 - 1);
-            });
+        if (!cache || cache.maxT < maxT) {
+          cache?.dispose(model.be);
+          cache = undefined;  // (a failed allocation leaves nothing to dispose twice)
+          cache = new KVCache(model.be, model.config, Math.min(B, prompts.length), maxT);
+        }
+        const kv = cache;
+        const lengths = new Array<number>(group.length).fill(0);
+        const next = new Array<number>(group.length);
+        // Prefill, chunk by chunk: the parts of more than DECODE_ROWS tokens of all rows go through
+        // one packed forward (prefillRows), shorter ones alone; either way a row gets the bits of
+        // being prefilled by itself, so the tokens do not depend on the batch.
+        const nchunks = Math.max(...group.map((i) => Math.ceil(prompts[i].length / chunk)));
+        // The first new token of each row whose prompt ends in h (hidden states, rows `at`): one
+        // product over all of them (bit-identical per row to a one-row product: decodeLinear).
+        const finish = (rs: readonly number[], h: Tensor<Fb>, at: readonly number[]) => {
+          if (rs.length === 0) return;
+          const logits = decodeProj(model, e, F.embedding(e, h, Int32Array.from(at)), model.headName()).data;
+          assertFiniteOutput(model.be, logits, "logits", rs.length * V);
+          rs.forEach((r, j) => (next[r] = argmax(logits.subarray(j * V, (j + 1) * V))));
+        };
+        for (let ci = 0; ci < nchunks; ci++) {
+          const s = ci * chunk;
+          const packed: number[] = [];
+          group.forEach((i, r) => {
+            const ids = prompts[i];
+            if (s >= ids.length) return;
+            const n = Math.min(chunk, ids.length - s);
+            if (n > DECODE_ROWS) { packed.push(r); return; }
+            const view = cacheRow(kv, r);
+            view.length = lengths[r];
+            const h = model.hidden(e, Int32Array.from(ids.slice(s, s + n)), 1, n, view);
+            lengths[r] += n;
+            if (s + n >= ids.length) finish([r], h, [n - 1]);
             e.reset();
-          }
-          let active = group.map((_, r) => r);
-          for (;;) {
-            active = active.filter((r) => {
-              const i = group[r];
-              const res = results[i];
-              const id = next[r];
-              let stop: BatchDecodeResult["stoppedBy"] | undefined;
-              if (opts.stopId !== undefined && id === opts.stopId) stop = "eos";
-              else {
-                res.ids.push(id);
-                if (opts.isDone?.(i, res.ids)) stop = "stop";
-                else if (res.ids.length >= budget(i)) stop = "length";
-              }
-              if (stop === undefined) return true;
-              res.stoppedBy = stop;
-              opts.onDone?.(++finished, prompts.length);
-              return false;
-            });
-            if (active.length === 0) break;
-            const h = decodeStep(model, e, Int32Array.from(active, (r) => next[r]), active, cache, lengths);
-            const logits = decodeProj(model, e, h, model.headName());
-            assertFiniteOutput(model.be, logits.data, "logits", active.length * V);
-            active.forEach((r, j) => (next[r] = argmax(logits.data.subarray(j * V, (j + 1) * V))));
-            e.reset();
-          }
-        } finally {
-          cache.dispose(model.be);
+          });
+          if (packed.length === 0) continue;
+          const parts = packed.map((r) => Int32Array.from(prompts[group[r]].slice(s, s + chunk)));
+          const h = prefillRows(model, e, parts, packed, kv, lengths);
+          const ending: number[] = [], at: number[] = [];
+          let t0 = 0;
+          packed.forEach((r, j) => {
+            t0 += parts[j].length;
+            if (s + parts[j].length >= prompts[group[r]].length) { ending.push(r); at.push(t0 - 1); }
+          });
+          finish(ending, h, at);
+          e.reset();
+        }
+        let active = group.map((_, r) => r);
+        for (;;) {
+          active = active.filter((r) => {
+            const i = group[r];
+            const res = results[i];
+            const id = next[r];
+            let stop: BatchDecodeResult["stoppedBy"] | undefined;
+            if (opts.stopId !== undefined && id === opts.stopId) stop = "eos";
+            else {
+              res.ids.push(id);
+              if (opts.isDone?.(i, res.ids)) stop = "stop";
+              else if (res.ids.length >= budget(i)) stop = "length";
+            }
+            if (stop === undefined) return true;
+            res.stoppedBy = stop;
+            opts.onDone?.(++finished, prompts.length);
+            return false;
+          });
+          if (active.length === 0) break;
+          const h = decodeStep(model, e, Int32Array.from(active, (r) => next[r]), active, kv, lengths);
+          const logits = decodeProj(model, e, h, model.headName());
+          assertFiniteOutput(model.be, logits.data, "logits", active.length * V);
+          active.forEach((r, j) => (next[r] = argmax(logits.data.subarray(j * V, (j + 1) * V))));
+          e.reset();
         }
       }
     });
   } finally {
+    cache?.dispose(model.be);
     e.arena.dispose();
   }
   return results;

@@ -62,6 +62,9 @@ test("packed prefill: batched tokens equal one-at-a-time tokens (reference exact
     const one = generateGreedyBatch(nat, long, { maxNewTokens: longBudgets, batchSize: 1, prefillChunk });
     const many = generateGreedyBatch(nat, long, { maxNewTokens: longBudgets, batchSize: 16, prefillChunk });
     assert.deepEqual(many, one, `native, chunk ${prefillChunk}`);
+    // Groups of 2 share one cache: the second group reuses the first one's, the third grows it.
+    const pairs = generateGreedyBatch(nat, long, { maxNewTokens: longBudgets, batchSize: 2, prefillChunk });
+    assert.deepEqual(pairs, one, `native, batch 2, chunk ${prefillChunk}`);
   }
   nat.dispose();
 });
