@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "kernels.h"
 
@@ -190,6 +191,33 @@ class Args {
   float* f32(size_t i) { return static_cast<float*>(typed(i, napi_float32_array, "Float32Array")); }
   int32_t* i32(size_t i) { return static_cast<int32_t*>(typed(i, napi_int32_array, "Int32Array")); }
   void* raw(size_t i, napi_typedarray_type want, const char* what) { return typed(i, want, what); }
+  // A JS array of Float32Arrays: their data pointers.
+  std::vector<const float*> f32list(size_t i) {
+    std::vector<const float*> out;
+    bool is = false;
+    uint32_t n = 0;
+    if (!has(i, "array of Float32Array") || napi_is_array(env_, argv_[i], &is) != napi_ok || !is ||
+        napi_get_array_length(env_, argv_[i], &n) != napi_ok) {
+      fail(i, "array of Float32Array");
+      return out;
+    }
+    out.reserve(n);
+    for (uint32_t j = 0; j < n; j++) {
+      napi_value e;
+      bool ta = false;
+      napi_typedarray_type type;
+      size_t length;
+      void* data = nullptr;
+      if (napi_get_element(env_, argv_[i], j, &e) != napi_ok || napi_is_typedarray(env_, e, &ta) != napi_ok || !ta ||
+          napi_get_typedarray_info(env_, e, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+          type != napi_float32_array) {
+        fail(i, "array of Float32Array");
+        return out;
+      }
+      out.push_back(static_cast<const float*>(data));
+    }
+    return out;
+  }
   double num(size_t i) {
     double v = 0;
     if (!has(i, "number") || napi_get_value_double(env_, argv_[i], &v) != napi_ok) fail(i, "number");
@@ -660,6 +688,25 @@ napi_value attention_backward_call(napi_env env, napi_callback_info info, bool b
 }
 
 SMOL_FN(js_attention_forward) { return attention_forward_call(env, info, false); }
+
+// attentionDecodeRows(out, q, ks, vs, lens, NH, NKV, HS, scale): B = lens.length sequences.
+SMOL_FN(js_attention_decode_rows) {
+  Args a(env, info, "attentionDecodeRows");
+  float* out = a.f32(0);
+  const float* q = a.f32(1);
+  const std::vector<const float*> ks = a.f32list(2);
+  const std::vector<const float*> vs = a.f32list(3);
+  const int32_t* lens = a.i32(4);
+  const int NH = a.i32n(5), NKV = a.i32n(6), HS = a.i32n(7);
+  const float scale = static_cast<float>(a.num(8));
+  if (!a.ok()) return nullptr;
+  if (ks.size() != vs.size()) {
+    throw_error(env, "attentionDecodeRows", "ks and vs must have one array per sequence");
+    return nullptr;
+  }
+  K->attention_decode_rows(out, q, ks.data(), vs.data(), lens, static_cast<int>(ks.size()), NH, NKV, HS, scale);
+  return a.undefined();
+}
 SMOL_FN(js_attention_forward_bf16) { return attention_forward_call(env, info, true); }
 SMOL_FN(js_attention_backward) { return attention_backward_call(env, info, false); }
 SMOL_FN(js_attention_backward_bf16) { return attention_backward_call(env, info, true); }
@@ -849,6 +896,7 @@ NAPI_MODULE_INIT() {
       {"swigluForward", js_swiglu_forward},
       {"swigluBackward", js_swiglu_backward},
       {"attentionForward", js_attention_forward},
+      {"attentionDecodeRows", js_attention_decode_rows},
       {"attentionBackward", js_attention_backward},
       {"attentionForwardBf16", js_attention_forward_bf16},
       {"attentionBackwardBf16", js_attention_backward_bf16},

@@ -91,6 +91,13 @@ struct KernelTable {
   void (*attention_backward_bf16)(float* dq, float* dk, float* dv, const float* dout, const float* q,
                                   const float* k, const float* v, const float* out, const float* lse, int B,
                                   int Tq, int Tk, int NH, int NKV, int HS, float scale);
+
+  // Decoding attention for B sequences at once, each with one query (out/q: [B, NH, HS]) and its own
+  // keys and values k[b], v[b] ([len[b], NKV, HS], len[b] ≥ 1): bit-identical to one
+  // attention_forward(Tq = 1) call per sequence, with the work of all sequences shared over the
+  // threads (native/attention_decode.inc).
+  void (*attention_decode_rows)(float* out, const float* q, const float* const* k, const float* const* v,
+                                const int* len, int B, int NH, int NKV, int HS, float scale);
 };
 
 extern const KernelTable kTableAvx512;

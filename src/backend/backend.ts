@@ -97,6 +97,14 @@ export interface Backend<F extends FloatBuf = FloatBuf> {
     B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number, scale: number,
   ): void;
   /**
+   * Decoding attention for B = lens.length sequences at once: sequence b has one query per head
+   * (q, out: [B, NH, HS]) and its own keys and values ks[b], vs[b] ([lens[b], NKV, HS]: the
+   * sequence's filled cache positions, lens[b] ≥ 1). Equal to attentionForward with Tq = 1 per
+   * sequence (the native kernel gives the same bits, and shares the sequences' work over its
+   * threads); no lse (nothing to backpropagate).
+   */
+  attentionDecodeRows(out: F, q: F, ks: readonly F[], vs: readonly F[], lens: Int32Array, NH: number, NKV: number, HS: number, scale: number): void;
+  /**
    * dq += ..., dk += ..., dv += ... (recomputes probabilities from lse; the native kernel keeps
    * the causal dS tiles between its two passes when they fit in 64 MiB, else recomputes them).
    */

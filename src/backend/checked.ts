@@ -204,6 +204,21 @@ export abstract class CheckedBackend<F extends FloatBuf> implements Backend<F> {
       this.k.attentionForwardBf16(out, lse, q, k, v, B, Tq, Tk, NH, NKV, HS, scale);
     }
   }
+  attentionDecodeRows(out: F, q: F, ks: readonly F[], vs: readonly F[], lens: Int32Array, NH: number, NKV: number, HS: number, scale: number): void {
+    const op = "attentionDecodeRows";
+    const B = lens.length;
+    attnShape(op, B, 1, 1, NH, NKV, HS);
+    if (ks.length !== B || vs.length !== B) throw new ShapeError(`${op}: ${ks.length} key and ${vs.length} value buffers for ${B} sequences`);
+    need(op, `out [${B},${NH},${HS}]`, out, B * NH * HS);
+    need(op, `q [${B},${NH},${HS}]`, q, B * NH * HS);
+    for (let b = 0; b < B; b++) {
+      const T = lens[b];
+      if (T < 1) throw new ShapeError(`${op}: lens[${b}] = ${T}; every sequence needs at least one key`);
+      need(op, `ks[${b}] [${T},${NKV},${HS}]`, ks[b], T * NKV * HS);
+      need(op, `vs[${b}] [${T},${NKV},${HS}]`, vs[b], T * NKV * HS);
+    }
+    if (B * NH * HS !== 0) this.k.attentionDecodeRows(out, q, ks, vs, lens, NH, NKV, HS, scale);
+  }
   /** Checks attention forward arguments; false when there is nothing to compute. */
   private attentionForwardCheck(
     op: string, out: F, lse: F, q: F, k: F, v: F,

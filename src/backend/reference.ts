@@ -285,6 +285,13 @@ export class ReferenceBackend implements Backend<Float64Array> {
     }
   }
 
+  attentionDecodeRows(out: Float64Array, q: Float64Array, ks: readonly Float64Array[], vs: readonly Float64Array[], lens: Int32Array, NH: number, NKV: number, HS: number, scale: number): void {
+    const lse = new Float64Array(NH), n = NH * HS;
+    for (let b = 0; b < lens.length; b++) {
+      this.attentionForward(out.subarray(b * n, (b + 1) * n), lse, q.subarray(b * n, (b + 1) * n), ks[b], vs[b], 1, 1, lens[b], NH, NKV, HS, scale);
+    }
+  }
+
   attentionBackward(
     dq: Float64Array, dk: Float64Array, dv: Float64Array, dout: Float64Array,
     q: Float64Array, k: Float64Array, v: Float64Array, _out: Float64Array, _lse: Float64Array,

@@ -3,7 +3,9 @@
 // its own filled positions, and RoPE uses its own position), so no pad token is ever attended.
 // Prompts are prefilled chunk by chunk with the rows' parts packed into one product per linear
 // layer (prefillRows); every decode step then runs the projections and MLP of all unfinished
-// rows as one [n, d] GEMM — the win over one-prompt-at-a-time decoding — and attention per row. Finished rows leave the step. generate.ts keeps the one-prompt API;
+// rows as one [n, d] GEMM — the win over one-prompt-at-a-time decoding — and RoPE per row, then
+// attention for all rows in one backend call (each row against its own cache: the same bits as
+// a call per row). Finished rows leave the step. generate.ts keeps the one-prompt API;
 // `smol serve` batches sequences that own separate caches through decodeStepCaches (same step).
 import type { FloatBuf } from "../backend/backend.js";
 import { ShapeError } from "../errors.js";
@@ -55,7 +57,8 @@ type RowSlot<Fb extends FloatBuf> = (i: number, l: number) => { k: Fb; v: Fb; po
 
 /**
  * The shared decode step: token ids[i] is appended at slot(i).pos of its cache; the linear layers
- * run over all rows at once (decodeLinear), RoPE and attention per row. Returns the final hidden
+ * run over all rows at once (decodeLinear), RoPE per row, attention for all rows in one
+ * call (attentionDecodeRows). Returns the final hidden
  * states [n, d] (before the output head).
  */
 function decodeRows<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine<Fb>, ids: Int32Array, slot: RowSlot<Fb>): Tensor<Fb> {
@@ -76,7 +79,8 @@ function decodeRows<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine<Fb>, i
     const qr = e.empty([n, 1, NH, HS]);
     const o = e.empty([n, 1, NH, HS]);
     const kr = e.arena.alloc(kvRow);
-    const lse = e.arena.alloc(NH);
+    const ks: Fb[] = [], vs: Fb[] = [];
+    const lens = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const { k: kbuf, v: vbuf, pos } = slot(i, l);
       const qi = qr.data.subarray(i * NH * HS, (i + 1) * NH * HS) as Fb;
@@ -86,8 +90,11 @@ function decodeRows<Fb extends FloatBuf>(model: LlamaModel<Fb>, e: Engine<Fb>, i
       const vc = vbuf.subarray(0, (pos + 1) * kvRow) as Fb;
       kc.set(kr, pos * kvRow);
       vc.set(v.data.subarray(i * kvRow, (i + 1) * kvRow), pos * kvRow);
-      be.attentionForward(o.data.subarray(i * NH * HS, (i + 1) * NH * HS) as Fb, lse, qi, kc, vc, 1, 1, pos + 1, NH, NKV, HS, scale);
+      ks.push(kc);
+      vs.push(vc);
+      lens[i] = pos + 1;
     }
+    be.attentionDecodeRows(o.data, qr.data, ks, vs, lens, NH, NKV, HS, scale);
     h = F.add(e, h, decodeProj(model, e, F.view(e, o, [n, NH * HS]), pre + "self_attn.o_proj.weight"));
     const m = F.rmsnorm(e, h, p(pre + "post_attention_layernorm.weight"), c.normEps);
     const g = decodeProj(model, e, m, pre + "mlp.gate_proj.weight");
