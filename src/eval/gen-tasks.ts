@@ -149,8 +149,8 @@ export const MATH: GenTask = {
   stop: ["\n\n"],
   maxNewTokens: 1024,
   locate: (dir, arg) => [
-    findEvalFile(dir, "math_500", "math", '{"problem", "solution", "answer"} (MATH-500: openai/prm800k prm800k/math_splits/test.jsonl, not bundled)'),
-    ...(arg === "0" ? [] : [findEvalFile(dir, "math_fewshot", "math (shots)", '{"problem", "solution"} per line: the 4 demonstrations (SmolLM2 used HuggingFaceTB/math_tasks "demo"); run math:0 for zero-shot')]),
+    findEvalFile(dir, "math_500", "math", '{"problem", "solution", "answer"} (MATH-500: openai/prm800k prm800k/math_splits/test.jsonl; bundled as data/eval/math_500.jsonl.gz, a file in --data-dir replaces it)'),
+    ...(arg === "0" ? [] : [findEvalFile(dir, "math_fewshot", "math (shots)", '{"problem", "solution"} per line: the 4 demonstrations, not bundled (SmolLM2 used HuggingFaceTB/math_tasks "demo", whose content could not be obtained); run math:0 for zero-shot on the bundled MATH-500')]),
   ],
   load(dir, limit, seed, arg) {
     const files = MATH.locate(dir, arg);

@@ -51,7 +51,7 @@ export const TASKS: readonly TaskDef[] = [
   { name: "mmlu_pro", kind: "mc", summary: "MMLU-Pro test (12,032, up to 10 options), letter form as smollm scores it (your file: not bundled)", file: "mmlu_pro_test", format: '{"question", "options": [...], "answer_index", "category"} (TIGER-Lab/MMLU-Pro test as JSONL)', metrics: ["acc", "acc_norm"], doc: mmluProDoc },
   { name: "bbh", kind: "gen", summary: "BIG-Bench Hard (27 subtasks, 6,511), 3-shot chain of thought, exact match", metrics: ["em"], gen: BBH },
   { name: "trivia_qa", kind: "gen", summary: "TriviaQA rc.nocontext validation, greedy answer, alias-normalised exact match (your file)", metrics: ["em"], gen: TRIVIAQA },
-  { name: "math", kind: "gen", summary: "MATH-500, 4-shot, \\boxed{} answer, normalised exact match (your files)", metrics: ["em"], gen: MATH, arg: "0: zero-shot (no demonstrations file needed)" },
+  { name: "math", kind: "gen", summary: "MATH-500 (500, bundled), 4-shot, \\boxed{} answer, normalised exact match (the 4 demonstrations: your file; math:0 needs none)", metrics: ["em"], gen: MATH, arg: "0: zero-shot (no demonstrations file needed)" },
   { name: "humaneval", kind: "gen", summary: "HumanEval (164), pass@1 of the greedy completion run in a sandbox (needs python3)", metrics: ["pass_at_1"], gen: HUMANEVAL },
   { name: "mbpp", kind: "gen", summary: "MBPP test (500, ids 11-510), pass@1 of the greedy completion run in a sandbox (needs python3)", metrics: ["pass_at_1"], gen: MBPP },
   { name: "mmlu", kind: "mc", summary: "MMLU test, cloze form (needs your MMLU CSVs)", metrics: ["acc", "acc_norm"], mmlu: "cloze", arg: "DIR: the MMLU data folder (default <data-dir>/mmlu)" },
