@@ -124,7 +124,7 @@ constexpr size_t kHugeAlign = size_t(2) << 20;
 void* map_zeroed(size_t bytes, size_t* mapped) {
   const bool huge = bytes >= kHugeBytes;
   const size_t align = huge ? kHugeAlign : 4096;
-  const size_t len = (bytes + align - 1) / align * align;
+  const size_t len = (bytes + 64 + align - 1) / align * align;  // at least 64 bytes of slack, as the heap path keeps
 #if defined(__linux__)
   const size_t extra = huge ? kHugeAlign : 0;
   void* raw = mmap(nullptr, len + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

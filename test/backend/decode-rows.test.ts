@@ -23,6 +23,7 @@ const CASES: Case[] = [
   { NH: 4, NKV: 2, HS: 128, lens: [17, 700] },
   { NH: 4, NKV: 4, HS: 16, lens: [5, 40] },
   { NH: 6, NKV: 2, HS: 48, lens: [3, 600, 1] },
+  { NH: 9, NKV: 3, HS: 64, lens: [130] },
 ];
 
 function inputs(c: Case, seed: number) {

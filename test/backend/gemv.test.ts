@@ -55,7 +55,7 @@ describe("skinny GEMV (decode products, M ≤ 16)", { skip }, () => {
         }
       });
 
-      it("row i of an M-row product is bit-identical to row i alone, at 1 and 2 threads", () => {
+      it("row i of an M-row product is bit-identical to row i alone, with and without accumulation, at 1 and 2 threads", () => {
         const be = native!;
         be.useIsa(isa, "auto");
         const threads = be.getThreads();
@@ -65,17 +65,19 @@ describe("skinny GEMV (decode products, M ≤ 16)", { skip }, () => {
             const B = f32(N * K, seed++);
             const A = f32(16 * K, seed++);
             const C0 = f32(16 * N, seed++);
-            const alone: Float32Array[] = [];
-            be.setThreads(1);
-            for (let i = 0; i < 16; i++) alone.push(product(be, A.subarray(i * K, (i + 1) * K), B, C0.subarray(i * N, (i + 1) * N), 1, N, K, true) as Float32Array);
-            for (const t of [1, 2]) {
-              be.setThreads(t);
-              for (const M of ROWS) {
-                const got = product(be, A.subarray(0, M * K), B, C0.subarray(0, M * N), M, N, K, true);
-                for (let i = 0; i < M; i++) {
-                  const row = got.subarray(i * N, (i + 1) * N);
-                  const j = row.findIndex((v, n) => !Object.is(v, alone[i][n]));
-                  assert.equal(j, -1, `${isa} M=${M} N=${N} K=${K} threads=${t}: row ${i} col ${j} is ${row[j]}, alone ${alone[i][j]}`);
+            for (const acc of [true, false]) {
+              const alone: Float32Array[] = [];
+              be.setThreads(1);
+              for (let i = 0; i < 16; i++) alone.push(product(be, A.subarray(i * K, (i + 1) * K), B, C0.subarray(i * N, (i + 1) * N), 1, N, K, acc) as Float32Array);
+              for (const t of [1, 2]) {
+                be.setThreads(t);
+                for (const M of ROWS) {
+                  const got = product(be, A.subarray(0, M * K), B, C0.subarray(0, M * N), M, N, K, acc);
+                  for (let i = 0; i < M; i++) {
+                    const row = got.subarray(i * N, (i + 1) * N);
+                    const j = row.findIndex((v, n) => !Object.is(v, alone[i][n]));
+                    assert.equal(j, -1, `${isa} M=${M} N=${N} K=${K} acc=${acc} threads=${t}: row ${i} col ${j} is ${row[j]}, alone ${alone[i][j]}`);
+                  }
                 }
               }
             }

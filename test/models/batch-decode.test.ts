@@ -69,6 +69,22 @@ test("packed prefill: batched tokens equal one-at-a-time tokens (reference exact
   nat.dispose();
 });
 
+// 12 prompts at head size 32: decode products of 8–16 rows take the split blocks of
+// native/gemv.inc, attention takes the AVX-512 decode kernel through attentionDecodeRows (one
+// prompt spans two 512-key chunks), and groups of 5 reuse and then grow one cache.
+test("native, 12 prompts at head size 32: batch 16, groups of 5 and one at a time equal generate's tokens exactly", () => {
+  const nat = tinyModel(defaultBackend().backend, 12, { d: 64, ffn: 128, heads: 2, kvHeads: 1, headDim: 32 });
+  const lens = [3, 40, 17, 530, 9, 64, 1, 120, 33, 18, 75, 250];
+  const many = lens.map((n, r) => Array.from({ length: n }, (_, t) => (r * 53 + t * 7) % 250 + 1));
+  const budgets = lens.map((_, r) => 3 + (r % 5) * 2);
+  const want = many.map((p, i) => generate(nat, p, { maxNewTokens: budgets[i], temperature: 0, topK: 0, topP: 1, seed: 0 }).ids);
+  for (const batchSize of [16, 5, 1]) {
+    const got = generateGreedyBatch(nat, many, { maxNewTokens: budgets, batchSize });
+    assert.deepEqual(got.map((g) => g.ids), want, `batch ${batchSize}`);
+  }
+  nat.dispose();
+});
+
 test("prefillRows gives each row the bits of prefilling it alone (native, parts over 16 tokens)", () => {
   const be = defaultBackend().backend;
   const model = tinyModel(be, 10, { maxSeq: 64 });
