@@ -3,7 +3,7 @@
 // GPT-2's vocabulary, 16 synthetic prompts of P tokens, NEW new tokens; runs the prefill alone
 // (packed for batch 16, per prompt one at a time), then batch 16 and one prompt at a time through
 // generateGreedyBatch with every backend call timed (Proxy), and prints wall seconds, backend
-// seconds and the top backend ops, then the ratio's upper bound if batched decoding made the
+// seconds, the top backend ops and the allocations' total, then the ratio's upper bound if batched decoding made the
 // decode steps' weight products free (Amdahl). Needs `npm run build`.
 //   node bench/profile-batch.mjs [PRESET=research-7m] [P=900] [NEW=256] [fp32|bf16|q8_0]
 import { dirname, resolve } from "node:path";
@@ -32,7 +32,7 @@ for (const [label, n, bs] of [["prefill only, batch 16", 1, 16], ["prefill only,
   const ms = performance.now() - t0;
   const be_ms = [...times.values()].reduce((a, b) => a + b[0], 0);
   runs[label] = { ms, matmul: times.get("matmul")?.[0] ?? 0 };
-  console.log(`${label}: ${(ms / 1000).toFixed(2)} s, backend ${(be_ms / 1000).toFixed(2)} s`, [...times.entries()].sort((a, b) => b[1][0] - a[1][0]).slice(0, 5).map(([k, v]) => `${String(k)} ${(v[0] / 1000).toFixed(2)}s/${v[1]}`).join(", "));
+  console.log(`${label}: ${(ms / 1000).toFixed(2)} s, backend ${(be_ms / 1000).toFixed(2)} s`, [...times.entries()].sort((a, b) => b[1][0] - a[1][0]).slice(0, 5).map(([k, v]) => `${String(k)} ${(v[0] / 1000).toFixed(2)}s/${v[1]}`).join(", "), `(alloc ${(times.get("alloc")?.[0] ?? 0).toFixed(1)} ms/${times.get("alloc")?.[1] ?? 0})`);
 }
 // Amdahl: batching shares the decode steps' weight products and packs the prefills' products
 // into one GEMM; the attention over each row's own cache and the sampling cost the same per item
