@@ -3,8 +3,8 @@
 // GPT-2's vocabulary, 16 synthetic prompts of P tokens, NEW new tokens; runs the prefill alone
 // (packed for batch 16, per prompt one at a time), then batch 16 and one prompt at a time through
 // generateGreedyBatch with every backend call timed (Proxy), and prints wall seconds, backend
-// seconds, the top backend ops and the allocations' total, then the ratio's upper bound if batched decoding made the
-// decode steps' weight products free (Amdahl). Needs `npm run build`.
+// seconds, the top backend ops and the allocations' total, then the ratio's upper bound if
+// batched decoding made the decode steps' weight products free (Amdahl). Needs `npm run build`.
 //   node bench/profile-batch.mjs [PRESET=research-7m] [P=900] [NEW=256] [fp32|bf16|q8_0]
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
